@@ -1,0 +1,34 @@
+"""Shared fixtures: genuine DNG files written on the fly and read back through LibRaw."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+from keras_lowlight.dng import write_dng
+from keras_lowlight.packing import XTRANS_REFERENCE
+
+
+@pytest.fixture
+def write_raw(tmp_path):
+    """Factory: write_raw(name, cfa="RGGB", shape=(48, 64), **dng_kwargs) -> (path, mosaic)."""
+
+    def make(name: str = "00001_00_0.04s.ARW", cfa: str = "RGGB", shape=(48, 64), seed: int = 0, **kw):
+        rng = np.random.default_rng(seed)
+        black = kw.get("black_level", 512)
+        white = kw.get("white_level", 16383)
+        lo = int(np.max(black))
+        mosaic = rng.integers(lo, white + 1, size=shape, dtype=np.int64).astype(np.uint16)
+        path = write_dng(tmp_path / name, mosaic, cfa, **kw)
+        return path, mosaic
+
+    return make
+
+
+@pytest.fixture
+def xtrans_pattern() -> str:
+    return XTRANS_REFERENCE
