@@ -1,0 +1,78 @@
+"""The model family: ResNet-SE (Maharjan et al. 2019), SID's U-Net (Chen et al. 2018) and a
+fast mobile ResNet-SE, all Keras 3 functional models with input `packed_raw` (N, H, W, C) and
+output `srgb` (N, s·H, s·W, 3).
+
+>>> from keras_lowlight import models
+>>> model = models.get("resnet_se_16", cfa="bayer")
+>>> models.input_multiple(model)   # 1: any H×W, no rounding
+"""
+
+from __future__ import annotations
+
+from keras_lowlight.models.presets import (
+    CFA_IO,
+    PRESETS,
+    Preset,
+    UnknownCfaError,
+    UnknownPresetError,
+    cfa_io,
+    get,
+    resolve,
+)
+
+
+def input_multiple(model_or_name) -> int:
+    """The H, W multiple at which a model's packed input needs no internal padding/rounding.
+
+    16 for SID's U-Net (four 2× poolings), 2 for `mobile` (space_to_depth(2)), 1 for ResNet-SE.
+    Every model accepts any size (they pad/crop inside); tiles of this multiple avoid borders
+    inside the model. Works on a loaded model too: derived from its pooling/space_to_depth layers.
+    """
+    if isinstance(model_or_name, str):
+        model_or_name = get(model_or_name)
+    multiple = 1
+    for layer in model_or_name.layers:
+        kind = type(layer).__name__
+        if kind == "MaxPooling2D":
+            multiple *= int(layer.strides[0])
+        elif kind == "SpaceToDepth":
+            multiple *= int(layer.block_size)
+    return multiple
+
+
+def __getattr__(name: str):  # lazy: building blocks import TensorFlow
+    if name in ("resnet_se",):
+        from keras_lowlight.models.resnet_se import resnet_se
+
+        return resnet_se
+    if name == "sid_unet":
+        from keras_lowlight.models.unet import sid_unet
+
+        return sid_unet
+    if name == "mobile_resnet_se":
+        from keras_lowlight.models.mobile import mobile_resnet_se
+
+        return mobile_resnet_se
+    if name in ("count_macs", "macs_per_output_megapixel"):
+        from keras_lowlight.models import macs
+
+        return getattr(macs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "CFA_IO",
+    "PRESETS",
+    "Preset",
+    "UnknownCfaError",
+    "UnknownPresetError",
+    "cfa_io",
+    "count_macs",
+    "get",
+    "input_multiple",
+    "macs_per_output_megapixel",
+    "mobile_resnet_se",
+    "resnet_se",
+    "resolve",
+    "sid_unet",
+]
