@@ -122,7 +122,7 @@ class TrainConfig:
     decay_unit: str = "epochs"  # or "steps"
     decay_factor: float = 0.1
     validation_split: str | None = "validation"
-    validation_crop: int | None = 256
+    validation_crop: int | None = None
     validation_steps: int | None = None
     crops_per_pair: int = 1
     shuffle_buffer: int = 64
@@ -151,9 +151,8 @@ def _decay_steps(cfg: TrainConfig, steps_per_epoch: int) -> int:
     raise TrainingError(f"decay_unit must be 'epochs' or 'steps', got {cfg.decay_unit!r}")
 
 
-def _count_pairs(dataset: str, split: str, data_dir: str | None, manual_dir: str | None) -> int:
-    scenes = data_lib.load_scenes(dataset, split, data_dir=data_dir, manual_dir=manual_dir)
-    return int(sum(len(s["short"]["ratio"]) for s in scenes.as_numpy_iterator()))
+def _count_pairs(scenes: tf.data.Dataset) -> int:
+    return int(scenes.map(lambda s: tf.shape(s["short"]["ratio"])[0]).reduce(0, lambda a, n: a + n))
 
 
 def _prepare_output(path: Path) -> None:
@@ -167,42 +166,50 @@ def _prepare_output(path: Path) -> None:
 
 
 def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None = None, verbose: int | str = "auto",
+          train_scenes: tf.data.Dataset | None = None, val_scenes: tf.data.Dataset | None = None,
           **kwargs) -> TrainResult:
     """Trains a preset (or a given Keras model) on a `sid/*` dataset with `model.fit`.
 
     Keyword arguments are the fields of `TrainConfig`. Runs resume from `output/backup` when
-    it exists (delete it to start over).
+    it exists (delete it to start over). `train_scenes` / `val_scenes` replace the TFDS splits
+    with already loaded scene datasets of the same schema.
     """
-    from keras_lowlight import models
-
     cfg = TrainConfig(preset=preset if isinstance(preset, str) else preset.name, **kwargs)
     output = Path(cfg.output)
     _prepare_output(output)
     if cfg.seed is not None:
         keras.utils.set_random_seed(cfg.seed)
-    strategy = make_strategy(cfg.strategy)
+    # A model built by the caller keeps the strategy it was built under (variables cannot move).
+    strategy = make_strategy(cfg.strategy) if isinstance(preset, str) else preset.distribute_strategy
 
+    def scenes_of(split: str, given: tf.data.Dataset | None, shuffle: bool) -> tf.data.Dataset:
+        if given is not None:
+            return given
+        return data_lib.load_scenes(cfg.dataset, split, data_dir=cfg.data_dir, manual_dir=cfg.manual_dir,
+                                    shuffle_files=shuffle)
+
+    scenes = scenes_of("train", train_scenes, shuffle=True)
+    pattern = data_lib.peek_cfa_pattern(scenes)
+    cfa_kind = "bayer" if len(pattern) == 4 else "xtrans"
+    if cfg.cfa is not None and cfg.cfa != cfa_kind:
+        raise TrainingError(f"{cfg.dataset} holds {cfa_kind} frames, but --cfa {cfg.cfa} was asked for")
     train_ds = data_lib.make_dataset(
-        cfg.dataset, "train", cfa=cfg.cfa, crop=cfg.crop, batch=cfg.batch, training=True,
+        scenes=scenes, crop=cfg.crop, batch=cfg.batch, training=True,
         shuffle_buffer=cfg.shuffle_buffer, crops_per_pair=cfg.crops_per_pair,
-        data_dir=cfg.data_dir, manual_dir=cfg.manual_dir,
     )
-    steps_per_epoch = cfg.steps_per_epoch or max(
-        1, _count_pairs(cfg.dataset, "train", cfg.data_dir, cfg.manual_dir) * cfg.crops_per_pair // cfg.batch
-    )
-    cfa = cfg.cfa or data_lib.peek_cfa_pattern(data_lib.load_scenes(cfg.dataset, "train", data_dir=cfg.data_dir,
-                                                                    manual_dir=cfg.manual_dir))
-    cfa_kind = cfa if cfa in ("bayer", "xtrans") else ("bayer" if len(cfa) == 4 else "xtrans")
+    steps_per_epoch = cfg.steps_per_epoch or max(1, _count_pairs(scenes) * cfg.crops_per_pair // cfg.batch)
     val_ds = None
-    if cfg.validation_split:
+    if cfg.validation_split or val_scenes is not None:
         val_batch = cfg.batch if cfg.validation_crop else 1
         val_ds = data_lib.make_dataset(
-            cfg.dataset, cfg.validation_split, cfa=cfa_kind, crop=cfg.validation_crop, batch=val_batch,
-            training=False, data_dir=cfg.data_dir, manual_dir=cfg.manual_dir,
+            scenes=scenes_of(cfg.validation_split, val_scenes, shuffle=False), cfa=cfa_kind,
+            crop=cfg.validation_crop, batch=val_batch, training=False,
         )
 
     with strategy.scope():
         if isinstance(preset, str):
+            from keras_lowlight import models
+
             model = models.get(preset, cfa=cfa_kind, **cfg.model_overrides)
         else:
             model = preset
