@@ -52,10 +52,132 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model preset with model.fit (resumable, distributable)")
+    p.add_argument("--dataset", default="sid/synthetic", help="TFDS config: sid/synthetic, sid/sony, sid/fuji")
+    p.add_argument("--preset", default="resnet_se_16", help="model preset (see `lowlight models`)")
+    p.add_argument("--cfa", choices=("bayer", "xtrans"), default=None, help="default: from the dataset")
+    p.add_argument("--crop", type=int, default=256, help="training crop side in packed pixels (paper: 256)")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=4000)
+    p.add_argument("--steps-per-epoch", type=int, default=None, help="default: one crop per training pair")
+    p.add_argument("--lr", type=float, default=1e-4, help="initial Adam learning rate")
+    p.add_argument("--decay-every", type=int, default=2000, help="divide the learning rate by 10 every N units")
+    p.add_argument("--decay-unit", choices=("epochs", "steps"), default="epochs")
+    p.add_argument("--val-split", default="validation", help="'' to skip validation")
+    p.add_argument("--val-crop", type=int, default=None, help="central validation crop; default full frames")
+    p.add_argument("--val-steps", type=int, default=None)
+    p.add_argument("--crops-per-pair", type=int, default=1)
+    p.add_argument("--backup-every", default="epoch", help="'epoch' or a number of steps")
+    p.add_argument("--strategy", choices=("default", "mirrored", "multi-worker"), default="default")
+    p.add_argument("--data-dir", default=None, help="TFDS data_dir")
+    p.add_argument("--manual-dir", default=None, help="folder holding Sony.zip / Fuji.zip for sid/sony, sid/fuji")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="model override, e.g. --set filters=32 --set blocks=4")
+    p.add_argument("-o", "--output", default="runs/train", help="run folder (resumes if it holds a backup)")
+
+    def run(args: argparse.Namespace) -> int:
+        from keras_lowlight.train import train
+
+        backup = int(args.backup_every) if str(args.backup_every).isdigit() else args.backup_every
+        result = train(
+            args.preset, dataset=args.dataset, cfa=args.cfa, crop=args.crop, batch=args.batch,
+            epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, learning_rate=args.lr,
+            decay_every=args.decay_every, decay_unit=args.decay_unit, validation_split=args.val_split or None,
+            validation_crop=args.val_crop, validation_steps=args.val_steps, crops_per_pair=args.crops_per_pair,
+            backup_every=backup, strategy=args.strategy, output=args.output, data_dir=args.data_dir,
+            manual_dir=args.manual_dir, model_overrides=_parse_overrides(args.set),
+        )
+        print(f"trained in {result.seconds:.0f} s; models in {result.output} (best.keras, last.keras), "
+              f"log {result.output / 'log.csv'}, TensorBoard: tensorboard --logdir {result.output / 'tensorboard'}")
+        return 0
+
+    p.set_defaults(handler=run)
+
+
+def _parse_overrides(items: list[str]) -> dict:
+    import json
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise LowlightError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="full-resolution PSNR/SSIM on a test split, CSV + contact sheet")
+    p.add_argument("model", help="a .keras model file")
+    p.add_argument("--dataset", default="sid/synthetic")
+    p.add_argument("--split", default="test")
+    p.add_argument("--protocol", choices=("sid", "maharjan", "all"), default="all",
+                   help="sid: burst _00; maharjan: _00 minus scenes 10034/10045/10172; all: every pair minus those")
+    p.add_argument("--limit", type=int, default=None, help="evaluate at most N images")
+    p.add_argument("--sheet-images", type=int, default=4, help="rows in the contact sheet")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--manual-dir", default=None)
+    p.add_argument("-o", "--output", default="runs/evaluate")
+
+    def run(args: argparse.Namespace) -> int:
+        from keras_lowlight.evaluate import evaluate
+
+        report = evaluate(args.model, dataset=args.dataset, split=args.split, protocol=args.protocol,
+                          output=args.output, sheet_images=args.sheet_images, limit=args.limit,
+                          data_dir=args.data_dir, manual_dir=args.manual_dir)
+        print(report.table())
+        print(f"per-image CSV: {report.csv_path}\ncontact sheet: {report.sheet_path}")
+        return 0
+
+    p.set_defaults(handler=run)
+
+
+def _add_enhance(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("enhance", help="RAW files or folders → 16-bit PNG/TIFF and 8-bit PNG")
+    p.add_argument("inputs", nargs="+", help="RAW files (ARW, RAF, DNG, …) or folders of them")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--model", default=None,
+                   help="a .keras/.tflite file or a saved_models/ folder name; default: the shipped model per CFA")
+    ratio = p.add_mutually_exclusive_group()
+    ratio.add_argument("--ratio", type=float, default=None, help="amplification ratio (capped at 300)")
+    ratio.add_argument("--target-exposure", type=float, default=None,
+                       help="exposure in seconds to simulate; ratio = target / the file's exposure (default 10 s)")
+    p.add_argument("--backend", choices=("keras", "tflite"), default="keras")
+    p.add_argument("--tile", type=int, default=None, help="tile side in packed pixels (default: the runtime's)")
+    p.add_argument("--format", choices=("png", "tiff"), default="png", help="format of the 16-bit output")
+    p.add_argument("--threads", type=int, default=2, help="LiteRT threads")
+
+    def run(args: argparse.Namespace) -> int:
+        from keras_lowlight.enhance import enhance
+
+        def on_error(path: str, message: str) -> None:
+            print(f"lowlight: error: {message if path in message else f'{path}: {message}'}", file=sys.stderr)
+
+        report = enhance(args.inputs, args.output, model=args.model, backend=args.backend, ratio=args.ratio,
+                         target_exposure=args.target_exposure, tile=args.tile, fmt=args.format,
+                         threads=args.threads, on_error=on_error)
+        for source, paths in report.written.items():
+            print(f"{source} -> {', '.join(str(p) for p in paths)}")
+        if report.failed:
+            print(f"lowlight: {len(report.failed)} of {len(report.failed) + len(report.written)} files failed",
+                  file=sys.stderr)
+            return 1
+        return 0
+
+    p.set_defaults(handler=run)
+
+
 # Order is the order `lowlight --help` lists them in.
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo,
     _add_info,
+    _add_train,
+    _add_evaluate,
+    _add_enhance,
 ]
 
 

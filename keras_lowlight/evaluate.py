@@ -1,0 +1,240 @@
+"""Full-resolution evaluation on a test split, by named protocol, with pictures.
+
+Published SID/ResNet-SE numbers disagree mostly by protocol, so the protocol is an argument:
+`sid` (burst _00 only: 93 Sony / 94 Fuji images), `maharjan` (_00 minus the misaligned scenes
+10034, 10045, 10172: 88 Sony images), `all` (every test pair minus those scenes). Outputs are
+clipped to [0, 1]; PSNR/SSIM use data_range 1 (see `keras_lowlight.metrics`).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from keras_lowlight import data as data_lib
+from keras_lowlight.errors import LowlightError
+
+RATIO_BUCKETS = (100, 250, 300)
+
+
+@dataclass
+class ImageResult:
+    file: str
+    scene_id: int
+    burst: int
+    ratio: float
+    psnr: float
+    ssim: float
+    baseline_psnr: float
+    baseline_ssim: float
+
+
+@dataclass
+class EvalReport:
+    protocol: str
+    results: list[ImageResult]
+    csv_path: Path | None
+    sheet_path: Path | None
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Mean PSNR/SSIM (model and baseline) per ratio bucket (×100/×250/×300) and overall."""
+        groups: dict[str, list[ImageResult]] = defaultdict(list)
+        for r in self.results:
+            bucket = min(RATIO_BUCKETS, key=lambda b: abs(b - min(r.ratio, 300)))
+            groups[f"x{bucket}"].append(r)
+            groups["overall"].append(r)
+        out = {}
+        for name in [f"x{b}" for b in RATIO_BUCKETS] + ["overall"]:
+            rows = groups.get(name)
+            if rows:
+                out[name] = {
+                    "count": len(rows),
+                    "psnr": float(np.mean([r.psnr for r in rows])),
+                    "ssim": float(np.mean([r.ssim for r in rows])),
+                    "baseline_psnr": float(np.mean([r.baseline_psnr for r in rows])),
+                    "baseline_ssim": float(np.mean([r.baseline_ssim for r in rows])),
+                }
+        return out
+
+    def table(self) -> str:
+        lines = [
+            f"protocol {self.protocol}; PSNR in dB and SSIM on sRGB clipped to [0, 1] (data_range 1)",
+            "| ratio | images | PSNR | SSIM | amplify-only PSNR | amplify-only SSIM |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for name, s in self.summary().items():
+            lines.append(
+                f"| {name} | {s['count']} | {s['psnr']:.2f} | {s['ssim']:.4f} | "
+                f"{s['baseline_psnr']:.2f} | {s['baseline_ssim']:.4f} |"
+            )
+        return "\n".join(lines)
+
+
+def ssim_np(target: np.ndarray, output: np.ndarray) -> float:
+    import tensorflow as tf
+
+    return float(tf.image.ssim(tf.constant(target), tf.constant(np.clip(output, 0, 1)), max_val=1.0))
+
+
+def keras_predictor(model) -> Callable[[np.ndarray], np.ndarray]:
+    """Full-frame Keras inference through the shared tiler (pads to the model's input multiple)."""
+    from keras_lowlight import runtime
+
+    return runtime.KerasTiledPredictor(model) if hasattr(runtime, "KerasTiledPredictor") else _pad_predictor(model)
+
+
+def _pad_predictor(model) -> Callable[[np.ndarray], np.ndarray]:
+    multiple = 16
+
+    def predict(packed: np.ndarray) -> np.ndarray:
+        h, w = packed.shape[:2]
+        ph, pw = -h % multiple, -w % multiple
+        x = np.pad(packed, ((0, ph), (0, pw), (0, 0)), mode="reflect")
+        y = np.asarray(model(x[None], training=False))[0]
+        s = y.shape[0] // x.shape[0]
+        return y[: h * s, : w * s]
+
+    return predict
+
+
+def load_model(path: str | os.PathLike):
+    """Loads a `.keras` model in Keras's default safe mode, with a one-line error if it cannot."""
+    import keras
+
+    import keras_lowlight.models  # noqa: F401  (registers the custom layers)
+
+    path = Path(path)
+    if not path.exists():
+        raise LowlightError(f"{path}: no such model file")
+    try:
+        return keras.saving.load_model(path)
+    except Exception as e:  # keras raises many types for a bad file
+        raise LowlightError(f"{path}: not a loadable Keras model ({type(e).__name__})") from None
+
+
+def _preview(image: np.ndarray, width: int) -> np.ndarray:
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    height = max(1, round(h * width / w))
+    pil = Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8))
+    return np.asarray(pil.resize((width, height), Image.LANCZOS))
+
+
+def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], path: Path, columns: tuple[str, ...],
+                  width: int = 320) -> Path:
+    """A PNG grid: one row per image, one column per stage, labelled; written atomically."""
+    from PIL import Image, ImageDraw
+
+    tiles = [[_preview(img, width) for img in images] for _, images in rows]
+    heights = [max(t.shape[0] for t in row) for row in tiles]
+    label_h = 18
+    sheet = Image.new("RGB", (width * len(columns), label_h + sum(h + label_h for h in heights)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for c, name in enumerate(columns):
+        draw.text((c * width + 4, 3), name, fill="black")
+    y = label_h
+    for (label, _), row, h in zip(rows, tiles, heights):
+        draw.text((4, y + 3), label, fill="black")
+        y += label_h
+        for c, tile in enumerate(row):
+            sheet.paste(Image.fromarray(tile), (c * width, y))
+        y += h
+    write_atomically(path, lambda f: sheet.save(f, format="PNG"))
+    return path
+
+
+def write_atomically(path: Path, write: Callable) -> None:
+    """Writes through a temp file in the same folder, then renames: never a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def evaluate(
+    model,
+    dataset: str = "sid/synthetic",
+    split: str = "test",
+    protocol: str = "all",
+    output: str | os.PathLike | None = "runs/evaluate",
+    sheet_images: int = 4,
+    limit: int | None = None,
+    predictor: Callable[[np.ndarray], np.ndarray] | None = None,
+    data_dir: str | None = None,
+    manual_dir: str | None = None,
+    progress: bool = True,
+) -> EvalReport:
+    """Evaluates a Keras model (or `.keras` path, or a predictor callable) at full resolution.
+
+    Writes `per_image.csv`, `summary.md` and `contact_sheet.png` (amplified input with oracle
+    colour, model output, ground truth) into `output`.
+    """
+    from tqdm import tqdm
+
+    from keras_lowlight.baseline import amplify_only
+    from keras_lowlight.metrics import psnr_np
+
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)
+    predict = predictor or keras_predictor(model)
+    out_dir = Path(output) if output is not None else None
+    if out_dir is not None:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise LowlightError(f"cannot write to output folder {out_dir}: {e.strerror or e}") from None
+
+    results: list[ImageResult] = []
+    sheet_rows = []
+    pairs = data_lib.eval_pairs(dataset, split, protocol=protocol, data_dir=data_dir, manual_dir=manual_dir)
+    for pair in tqdm(pairs, desc=f"evaluate {dataset}:{split} ({protocol})", unit="img", disable=not progress):
+        if limit is not None and len(results) >= limit:
+            break
+        out = np.clip(predict(pair.packed), 0.0, 1.0)
+        target = pair.target[: out.shape[0], : out.shape[1]]
+        base = amplify_only(pair.packed, target)
+        results.append(ImageResult(
+            file=pair.file, scene_id=pair.scene_id, burst=pair.burst, ratio=pair.ratio,
+            psnr=psnr_np(target, out), ssim=ssim_np(target, out),
+            baseline_psnr=psnr_np(target, base), baseline_ssim=ssim_np(target, base),
+        ))
+        if len(sheet_rows) < sheet_images:
+            sheet_rows.append((f"{pair.file}  x{pair.ratio:g}  {results[-1].psnr:.2f} dB", [base, out, target]))
+    if not results:
+        raise LowlightError(f"no test pairs in {dataset}:{split} under protocol {protocol!r}")
+
+    report = EvalReport(protocol, results, None, None)
+    if out_dir is not None:
+        report.csv_path = out_dir / "per_image.csv"
+
+        def write_csv(f):
+            import io
+
+            text = io.StringIO()
+            writer = csv.writer(text)
+            writer.writerow(["file", "scene_id", "burst", "ratio", "psnr", "ssim", "baseline_psnr", "baseline_ssim"])
+            for r in results:
+                writer.writerow([r.file, r.scene_id, r.burst, f"{r.ratio:g}", f"{r.psnr:.4f}", f"{r.ssim:.5f}",
+                                 f"{r.baseline_psnr:.4f}", f"{r.baseline_ssim:.5f}"])
+            f.write(text.getvalue().encode())
+
+        write_atomically(report.csv_path, write_csv)
+        write_atomically(out_dir / "summary.md", lambda f: f.write((report.table() + "\n").encode()))
+        report.sheet_path = contact_sheet(
+            sheet_rows, out_dir / "contact_sheet.png",
+            columns=("amplified input (oracle colour)", "model output", "ground truth"),
+        )
+    return report

@@ -1,0 +1,245 @@
+"""Training with `model.fit`: L1 + Adam, step-decay learning rate, resumable, distributable.
+
+From a notebook, three lines:
+
+```python
+from keras_lowlight.train import train
+result = train("resnet_se_16", dataset="sid/synthetic", epochs=20, steps_per_epoch=100)
+result.model.predict(...)
+```
+
+The run folder holds everything needed to look at and to resume it: `backup/` (weights,
+optimizer state and epoch, written every `backup_every` steps — a killed run restarts where it
+stopped), `best.keras` (best validation PSNR), `last.keras`, `log.csv`, `tensorboard/` (scalars
+plus input / output / target images) and `config.json` (the exact arguments).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from keras_lowlight import data as data_lib
+from keras_lowlight import metrics
+from keras_lowlight.errors import LowlightError
+
+STRATEGIES = ("default", "mirrored", "multi-worker")
+
+
+class TrainingError(LowlightError):
+    """Bad training arguments or an unusable output folder."""
+
+
+@keras.saving.register_keras_serializable(package="keras_lowlight")
+class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """lr = initial · factor^floor(step / decay_steps) — the paper's ÷10 every 2000 epochs.
+
+    A schedule over optimizer steps (not a callback) so that it is saved with the optimizer and
+    a resumed run continues at the right rate.
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, factor: float = 0.1):
+        if decay_steps <= 0:
+            raise ValueError(f"decay_steps must be positive, got {decay_steps}")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = int(decay_steps)
+        self.factor = float(factor)
+
+    def __call__(self, step):
+        exponent = tf.floor(tf.cast(step, tf.float32) / float(self.decay_steps))
+        return self.initial_learning_rate * tf.pow(self.factor, exponent)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "factor": self.factor,
+        }
+
+
+def compile_model(model: keras.Model, learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-4):
+    """L1 loss, Adam, PSNR/SSIM metrics (data_range 1 on clipped outputs) — the paper's setup."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.MeanAbsoluteError(),
+        metrics=[metrics.PeakSignalNoiseRatio(), metrics.StructuralSimilarity()],
+    )
+    return model
+
+
+class ImageSummary(keras.callbacks.Callback):
+    """Writes input (amplified, crudely rendered) / output / target images to TensorBoard."""
+
+    def __init__(self, log_dir: str | Path, batch: tuple[tf.Tensor, tf.Tensor], max_images: int = 3):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "images"))
+        self.inputs, self.targets = batch[0][:max_images], batch[1][:max_images]
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_lowlight.baseline import packed_to_rgb
+
+        outputs = tf.clip_by_value(self.model(self.inputs, training=False), 0.0, 1.0)
+        preview = packed_to_rgb(self.inputs.numpy()) ** (1 / 2.2)
+        with self.writer.as_default():
+            tf.summary.image("input_amplified", preview, step=epoch)
+            tf.summary.image("output", outputs, step=epoch)
+            tf.summary.image("target", self.targets, step=epoch)
+        self.writer.flush()
+
+
+def make_strategy(name: str = "default") -> tf.distribute.Strategy:
+    """`default` (one device), `mirrored` (all local GPUs), `multi-worker` (from TF_CONFIG)."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        if "TF_CONFIG" not in os.environ:
+            raise TrainingError("--strategy multi-worker needs the TF_CONFIG environment variable")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise TrainingError(f"unknown strategy {name!r}; choose from {STRATEGIES}")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; written to `config.json` beside the model."""
+
+    preset: str = "resnet_se_16"
+    dataset: str = "sid/synthetic"
+    cfa: str | None = None
+    crop: int = 256
+    batch: int = 8
+    epochs: int = 4000
+    steps_per_epoch: int | None = None
+    learning_rate: float = 1e-4
+    decay_every: int = 2000
+    decay_unit: str = "epochs"  # or "steps"
+    decay_factor: float = 0.1
+    validation_split: str | None = "validation"
+    validation_crop: int | None = None
+    validation_steps: int | None = None
+    crops_per_pair: int = 1
+    shuffle_buffer: int = 64
+    backup_every: int | str = "epoch"
+    strategy: str = "default"
+    output: str = "runs/train"
+    data_dir: str | None = None
+    manual_dir: str | None = None
+    seed: int | None = 0
+    model_overrides: dict = field(default_factory=dict)
+
+
+@dataclass
+class TrainResult:
+    model: keras.Model
+    history: dict
+    output: Path
+    seconds: float
+
+
+def _decay_steps(cfg: TrainConfig, steps_per_epoch: int) -> int:
+    if cfg.decay_unit == "steps":
+        return cfg.decay_every
+    if cfg.decay_unit == "epochs":
+        return cfg.decay_every * steps_per_epoch
+    raise TrainingError(f"decay_unit must be 'epochs' or 'steps', got {cfg.decay_unit!r}")
+
+
+def _count_pairs(scenes: tf.data.Dataset) -> int:
+    return int(scenes.map(lambda s: tf.shape(s["short"]["ratio"])[0]).reduce(0, lambda a, n: a + n))
+
+
+def _prepare_output(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as e:
+        raise TrainingError(f"cannot write to output folder {path}: {e.strerror or e}") from None
+
+
+def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None = None, verbose: int | str = "auto",
+          train_scenes: tf.data.Dataset | None = None, val_scenes: tf.data.Dataset | None = None,
+          **kwargs) -> TrainResult:
+    """Trains a preset (or a given Keras model) on a `sid/*` dataset with `model.fit`.
+
+    Keyword arguments are the fields of `TrainConfig`. Runs resume from `output/backup` when
+    it exists (delete it to start over). `train_scenes` / `val_scenes` replace the TFDS splits
+    with already loaded scene datasets of the same schema.
+    """
+    cfg = TrainConfig(preset=preset if isinstance(preset, str) else preset.name, **kwargs)
+    output = Path(cfg.output)
+    _prepare_output(output)
+    if cfg.seed is not None:
+        keras.utils.set_random_seed(cfg.seed)
+    # A model built by the caller keeps the strategy it was built under (variables cannot move).
+    strategy = make_strategy(cfg.strategy) if isinstance(preset, str) else preset.distribute_strategy
+
+    def scenes_of(split: str, given: tf.data.Dataset | None, shuffle: bool) -> tf.data.Dataset:
+        if given is not None:
+            return given
+        return data_lib.load_scenes(cfg.dataset, split, data_dir=cfg.data_dir, manual_dir=cfg.manual_dir,
+                                    shuffle_files=shuffle)
+
+    scenes = scenes_of("train", train_scenes, shuffle=True)
+    pattern = data_lib.peek_cfa_pattern(scenes)
+    cfa_kind = "bayer" if len(pattern) == 4 else "xtrans"
+    if cfg.cfa is not None and cfg.cfa != cfa_kind:
+        raise TrainingError(f"{cfg.dataset} holds {cfa_kind} frames, but --cfa {cfg.cfa} was asked for")
+    train_ds = data_lib.make_dataset(
+        scenes=scenes, crop=cfg.crop, batch=cfg.batch, training=True,
+        shuffle_buffer=cfg.shuffle_buffer, crops_per_pair=cfg.crops_per_pair,
+    )
+    steps_per_epoch = cfg.steps_per_epoch or max(1, _count_pairs(scenes) * cfg.crops_per_pair // cfg.batch)
+    val_ds = None
+    if cfg.validation_split or val_scenes is not None:
+        val_batch = cfg.batch if cfg.validation_crop else 1
+        val_ds = data_lib.make_dataset(
+            scenes=scenes_of(cfg.validation_split, val_scenes, shuffle=False), cfa=cfa_kind,
+            crop=cfg.validation_crop, batch=val_batch, training=False,
+        )
+
+    with strategy.scope():
+        if isinstance(preset, str):
+            from keras_lowlight import models
+
+            model = models.get(preset, cfa=cfa_kind, **cfg.model_overrides)
+        else:
+            model = preset
+        schedule = StepDecay(cfg.learning_rate, _decay_steps(cfg, steps_per_epoch), cfg.decay_factor)
+        compile_model(model, schedule)
+
+    (output / "config.json").write_text(json.dumps({**asdict(cfg), "cfa": cfa_kind,
+                                                    "steps_per_epoch": steps_per_epoch}, indent=2))
+    monitor = "val_psnr" if val_ds is not None else "psnr"
+    sample_batch = next(iter((val_ds or train_ds).take(1)))
+    all_callbacks = [
+        keras.callbacks.BackupAndRestore(str(output / "backup"), save_freq=cfg.backup_every,
+                                         delete_checkpoint=False),
+        keras.callbacks.ModelCheckpoint(str(output / "best.keras"), monitor=monitor, mode="max",
+                                        save_best_only=True),
+        keras.callbacks.CSVLogger(str(output / "log.csv"), append=True),
+        keras.callbacks.TensorBoard(str(output / "tensorboard"), write_graph=False),
+        ImageSummary(output / "tensorboard", sample_batch),
+        *(callbacks or []),
+    ]
+    start = time.time()
+    history = model.fit(
+        train_ds,
+        epochs=cfg.epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=val_ds,
+        validation_steps=cfg.validation_steps,
+        callbacks=all_callbacks,
+        verbose=verbose,
+    )
+    seconds = time.time() - start
+    model.save(output / "last.keras")
+    return TrainResult(model=model, history=history.history, output=output, seconds=seconds)
