@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Protocol
@@ -69,6 +70,7 @@ class LiteRTEngine:
         self.num_threads = num_threads
         self.multiple = int(multiple)
         self.max_shapes = max_shapes
+        self.backend = "xnnpack"  # becomes "builtin" if XNNPACK refuses the graph
         self._interpreters: OrderedDict[tuple[int, ...], tuple[Any, int, int]] = OrderedDict()
         probe = self._new_interpreter()
         signatures = probe.get_signature_list()
@@ -88,20 +90,37 @@ class LiteRTEngine:
         self.scale = _scale_for(self.channels)
 
     def _new_interpreter(self):
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+        resolver = OpResolverType.AUTO if self.backend == "xnnpack" else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         try:
-            return Interpreter(model_content=self.content, num_threads=self.num_threads)
+            return Interpreter(
+                model_content=self.content, num_threads=self.num_threads, experimental_op_resolver_type=resolver
+            )
         except (ValueError, RuntimeError) as e:
             raise RuntimeInputError(f"LiteRT cannot load the model: {str(e).strip().splitlines()[0]}") from None
+
+    def _allocated(self, shape: tuple[int, ...]):
+        interpreter = self._new_interpreter()
+        interpreter.resize_tensor_input(self._input_index, list(shape), strict=False)
+        interpreter.allocate_tensors()
+        return interpreter
 
     def _interpreter_for(self, shape: tuple[int, ...]):
         if shape in self._interpreters:
             self._interpreters.move_to_end(shape)
             return self._interpreters[shape]
-        interpreter = self._new_interpreter()
-        interpreter.resize_tensor_input(self._input_index, list(shape), strict=False)
-        interpreter.allocate_tensors()
+        try:
+            interpreter = self._allocated(shape)
+        except RuntimeError as e:
+            if self.backend != "xnnpack" or "XNNPACK" not in str(e):
+                raise RuntimeInputError(f"LiteRT cannot prepare a {shape} input: {str(e).strip()[:200]}") from None
+            # XNNPACK refuses some quantized graphs (e.g. an int8 conv whose calibrated output range
+            # collapsed to ~0: a dead ReLU channel group). Builtin kernels still run them, slower.
+            warnings.warn(f"XNNPACK refused this model ({str(e).strip()[:120]}); using builtin kernels")
+            self.backend = "builtin"
+            self._interpreters.clear()
+            interpreter = self._allocated(shape)
         self._interpreters[shape] = interpreter
         while len(self._interpreters) > self.max_shapes:
             self._interpreters.popitem(last=False)
