@@ -16,6 +16,7 @@ from keras_lowlight.models.presets import (
     UnknownCfaError,
     UnknownPresetError,
     cfa_io,
+    describe,
     get,
     resolve,
 )
@@ -79,6 +80,10 @@ def __getattr__(name: str):  # lazy: building blocks import TensorFlow
         from keras_lowlight.models.mobile import mobile_resnet_se
 
         return mobile_resnet_se
+    if name == "build_tf_keras_twin":
+        from keras_lowlight.models.tf_keras_twin import build_tf_keras_twin
+
+        return build_tf_keras_twin
     if name in ("count_macs", "macs_per_output_megapixel"):
         from keras_lowlight.models import macs
 
@@ -92,8 +97,10 @@ __all__ = [
     "Preset",
     "UnknownCfaError",
     "UnknownPresetError",
+    "build_tf_keras_twin",
     "cfa_io",
     "count_macs",
+    "describe",
     "get",
     "input_multiple",
     "macs_per_output_megapixel",
