@@ -16,6 +16,7 @@ from keras_lowlight.models.presets import (
     UnknownCfaError,
     UnknownPresetError,
     cfa_io,
+    describe,
     get,
     resolve,
 )
@@ -25,8 +26,10 @@ def input_multiple(model_or_name) -> int:
     """The H, W multiple at which a model's packed input needs no internal padding/rounding.
 
     16 for SID's U-Net (four 2× poolings), 2 for `mobile` (space_to_depth(2)), 1 for ResNet-SE.
-    Every model accepts any size (they pad/crop inside); tiles of this multiple avoid borders
-    inside the model. Works on a loaded model too: derived from its pooling/space_to_depth layers.
+    By default every model accepts any size (they pad/crop inside); tiles of this multiple need
+    no rounding inside the model, and models built with `any_size=False` (or passed through
+    `without_size_adapters`, the fast TFLite graph) REQUIRE it. Works on a loaded model too:
+    derived from its pooling / space_to_depth layers.
     """
     if isinstance(model_or_name, str):
         model_or_name = get(model_or_name)
@@ -38,6 +41,30 @@ def input_multiple(model_or_name) -> int:
         elif kind == "SpaceToDepth":
             multiple *= int(layer.block_size)
     return multiple
+
+
+def without_size_adapters(model):
+    """A copy of `model` (same weights) whose pad/crop layers are switched off.
+
+    The pad/crop layers that let SID's U-Net and `mobile` take any H×W depend on the input's
+    shape at run time; in TFLite that keeps the tensors after them dynamic and off XNNPACK
+    (measured: ~1.4× slower int8 U-Net, ~2–3× slower int8 mobile). For an export whose caller
+    pads to `input_multiple(model)`, convert this copy instead. Same as building the preset with
+    `any_size=False`.
+    """
+    import keras
+
+    from keras_lowlight.models.layers import CropToMatch, PadToMultiple
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, (CropToMatch, PadToMultiple)):
+            config["enabled"] = False
+        return type(layer).from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def __getattr__(name: str):  # lazy: building blocks import TensorFlow
@@ -53,6 +80,10 @@ def __getattr__(name: str):  # lazy: building blocks import TensorFlow
         from keras_lowlight.models.mobile import mobile_resnet_se
 
         return mobile_resnet_se
+    if name == "build_tf_keras_twin":
+        from keras_lowlight.models.tf_keras_twin import build_tf_keras_twin
+
+        return build_tf_keras_twin
     if name in ("count_macs", "macs_per_output_megapixel"):
         from keras_lowlight.models import macs
 
@@ -66,8 +97,10 @@ __all__ = [
     "Preset",
     "UnknownCfaError",
     "UnknownPresetError",
+    "build_tf_keras_twin",
     "cfa_io",
     "count_macs",
+    "describe",
     "get",
     "input_multiple",
     "macs_per_output_megapixel",
@@ -75,4 +108,5 @@ __all__ = [
     "resnet_se",
     "resolve",
     "sid_unet",
+    "without_size_adapters",
 ]

@@ -24,15 +24,21 @@ def nearest_upsample_tf(x, factor: int):
 
 
 def pad_to_multiple_tf(x, multiple: int, mode: str):
-    hw = tf.shape(x)[1:3]
-    pad = (multiple - hw % multiple) % multiple
-    zeros = tf.zeros_like(pad)
-    paddings = tf.stack([zeros, tf.stack([zeros[0], pad[0]]), tf.stack([zeros[1], pad[1]]), zeros])
-    return tf.pad(x, paddings, mode=mode.upper())
+    # Pad by a constant `multiple - 1`, then cut back to the next multiple: constant paddings and
+    # a strided slice keep the channel count static, which TFLite's CONV_2D needs (a tf.pad with
+    # computed paddings loses every dimension in the converter's shape inference).
+    if multiple == 1:
+        return x
+    extra = multiple - 1
+    y = tf.pad(x, [[0, 0], [0, extra], [0, extra], [0, 0]], mode=mode.upper())
+    hw = (tf.shape(x)[1:3] + extra) // multiple * multiple
+    return y[:, : hw[0], : hw[1], :]
 
 
 def crop_to_match_tf(x, reference, scale: int):
-    hw = tf.shape(reference)[1:3] * scale
+    hw = tf.shape(reference)[1:3]
+    if scale != 1:
+        hw = hw * scale
     return x[:, : hw[0], : hw[1], :]
 
 
@@ -149,11 +155,12 @@ class PadToMultiple(layers.Layer):
     """Pads H and W at the bottom/right up to the next multiple of `multiple`.
 
     Symmetric (mirror incl. the edge) padding, so a border pixel sees plausible neighbours
-    instead of black; pads are < `multiple`, so any input ≥ 1 px works when `multiple` ≤ 2.
-    Pair it with `CropToMatch` to return exactly the caller's size.
+    instead of black; pads are < `multiple`, so any input ≥ `multiple` - 1 px works.
+    Pair it with `CropToMatch` to return exactly the caller's size. `enabled=False` makes it a
+    no-op (see `keras_lowlight.models.without_size_adapters`).
     """
 
-    def __init__(self, multiple: int, mode: str = "symmetric", **kwargs):
+    def __init__(self, multiple: int, mode: str = "symmetric", enabled: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.multiple = _check_positive_int("multiple", multiple)
         if mode not in ("symmetric", "reflect", "constant"):
@@ -161,18 +168,23 @@ class PadToMultiple(layers.Layer):
                 f"`mode` must be one of 'symmetric', 'reflect', 'constant'. Received: mode={mode!r}"
             )
         self.mode = mode
+        self.enabled = bool(enabled)
 
     def call(self, inputs):
+        if not self.enabled:
+            return inputs
         return pad_to_multiple_tf(inputs, self.multiple, self.mode)
 
     def compute_output_shape(self, input_shape):
+        if not self.enabled:
+            return input_shape
         m = self.multiple
         n, h, w, c = input_shape
         up = lambda v: None if v is None else -(-v // m) * m  # noqa: E731
         return (n, up(h), up(w), c)
 
     def get_config(self):
-        return {**super().get_config(), "multiple": self.multiple, "mode": self.mode}
+        return {**super().get_config(), "multiple": self.multiple, "mode": self.mode, "enabled": self.enabled}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -182,24 +194,30 @@ class CropToMatch(layers.Layer):
     Used where a layer rounds a size up: SID's U-Net pools with SAME padding and its
     transposed convolutions are told the skip's shape (`tf.shape(x2)`), which keeps the
     top-left part; this layer does the same, so the U-Net takes any H×W as SID's code did.
+    `enabled=False` passes `x` through unchanged.
     """
 
-    def __init__(self, scale: int = 1, **kwargs):
+    def __init__(self, scale: int = 1, enabled: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.scale = _check_positive_int("scale", scale)
+        self.enabled = bool(enabled)
 
     def call(self, inputs):
         x, reference = inputs
+        if not self.enabled:
+            return x
         return crop_to_match_tf(x, reference, self.scale)
 
     def compute_output_shape(self, input_shapes):
         x_shape, ref_shape = input_shapes
+        if not self.enabled:
+            return tuple(x_shape)
         s = self.scale
         h, w = ref_shape[1], ref_shape[2]
         return (x_shape[0], None if h is None else h * s, None if w is None else w * s, x_shape[3])
 
     def get_config(self):
-        return {**super().get_config(), "scale": self.scale}
+        return {**super().get_config(), "scale": self.scale, "enabled": self.enabled}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

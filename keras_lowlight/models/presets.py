@@ -110,3 +110,53 @@ def get(name: str, cfa: str = "bayer", **overrides: Any):
         return _builder(kind)(**kwargs)
     except TypeError as e:  # an override the builder does not take
         raise ValueError(f"preset {name!r} does not accept these overrides: {sorted(overrides)} ({e})") from None
+
+
+def describe(model) -> tuple[str, dict[str, Any]]:
+    """Reads a model's architecture description (builder kind, keyword arguments) back from its
+    layers, so a `.keras` file loaded without any side information can be rebuilt elsewhere
+    (e.g. as a tf_keras twin). Inverse of `resolve`."""
+    by_type: dict[str, list] = {}
+    for layer in model.layers:
+        by_type.setdefault(type(layer).__name__, []).append(layer)
+    first = lambda kind: by_type[kind][0]  # noqa: E731
+    in_channels = int(model.inputs[0].shape[-1])
+    adapters = by_type.get("CropToMatch", []) + by_type.get("PadToMultiple", [])
+    any_size = any(layer.enabled for layer in adapters)
+    out_name = model.get_layer("srgb")
+    if "MaxPooling2D" in by_type:
+        conv1 = model.get_layer("conv1_1")
+        return "sid_unet", {
+            "in_channels": in_channels,
+            "scale": int(out_name.block_size),
+            "base_filters": int(conv1.filters),
+            "leaky_slope": float(model.get_layer("lrelu1_1").negative_slope),
+            "any_size": any_size,
+            "name": model.name,
+        }
+    blocks = by_type.get("ResidualBlock", [])
+    if not blocks:
+        raise ValueError(f"model {model.name!r} is not a model of the keras_lowlight family (no ResidualBlock)")
+    block = blocks[0]
+    trunk = {
+        "blocks": len(blocks),
+        "filters": block.filters,
+        "use_se": block.use_se,
+        "se_reduction": block.se_reduction,
+        "leaky_slope": block.leaky_slope,
+        "res_scale": block.res_scale,
+        "in_channels": in_channels,
+        "name": model.name,
+    }
+    if "SpaceToDepth" in by_type:
+        downsample = int(first("SpaceToDepth").block_size)
+        factor = int(model.get_layer("pixel_shuffle" if "CropToMatch" in by_type else "srgb").block_size)
+        return "mobile_resnet_se", {**trunk, "scale": factor // downsample, "downsample": downsample,
+                                    "any_size": any_size}
+    if "DepthToSpace" in by_type:
+        upsampling, scale = "pixel_shuffle", int(first("DepthToSpace").block_size)
+    elif "NearestUpsample" in by_type:
+        upsampling, scale = "nearest", int(first("NearestUpsample").factor)
+    else:
+        upsampling, scale = "transposed", int(model.get_layer("upsample_transposed").strides[0])
+    return "resnet_se", {**trunk, "scale": scale, "upsampling": upsampling}

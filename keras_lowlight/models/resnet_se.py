@@ -63,6 +63,7 @@ def resnet_se_graph(
     in_channels: int = 4,
     scale: int = 2,
     upsampling: str = "pixel_shuffle",
+    any_size: bool = True,
     name: str = "resnet_se",
 ) -> Any:
     check_trunk_args(blocks, filters, se_reduction, leaky_slope, res_scale, in_channels, scale)
@@ -85,6 +86,7 @@ def resnet_se(
     in_channels: int = 4,
     scale: int = 2,
     upsampling: str = "pixel_shuffle",
+    any_size: bool = True,
     name: str = "resnet_se",
 ):
     """Builds ResNet-SE as a Keras 3 functional model.
@@ -101,6 +103,8 @@ def resnet_se(
         res_scale: residual scaling; 1.0 as in the authors' PyTorch code, 0.1 as in EDSR.
         in_channels / scale: 4 and 2 for Bayer, 9 and 3 for X-Trans.
         upsampling: "pixel_shuffle" (paper), "transposed" or "nearest".
+        any_size: accepted for a uniform preset interface; ResNet-SE never rounds sizes, so
+            both values build the same graph.
 
     Example:
     >>> model = resnet_se()          # ResNet-SE-16, 1,379,715 parameters
@@ -110,5 +114,5 @@ def resnet_se(
     return resnet_se_graph(
         Keras3Kit(), blocks=blocks, filters=filters, use_se=use_se, se_reduction=se_reduction,
         leaky_slope=leaky_slope, res_scale=res_scale, in_channels=in_channels, scale=scale,
-        upsampling=upsampling, name=name,
+        upsampling=upsampling, any_size=any_size, name=name,
     )

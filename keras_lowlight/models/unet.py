@@ -8,7 +8,8 @@ depth_to_space(s): 12 → ×2 for Sony/Bayer, 27 → ×3 for Fuji/X-Trans.
 Any H×W works, as in SID's code: pooling uses SAME padding (ceil), and SID tells each
 transposed convolution the skip's shape, which keeps the top-left part of the upsampled map;
 `CropToMatch` does the same here. Sizes that are multiples of 16 (`INPUT_MULTIPLE`) need no
-rounding at all, which is what a tiler should prefer. The transposed convolutions carry a bias
+rounding at all, which is what a tiler should prefer; `any_size=False` builds the graph without
+the crops (the faster TFLite graph, for inputs that are multiples of 16). The transposed convolutions carry a bias
 here (SID's plain `tf.nn.conv2d_transpose` has none): +480 parameters, 7,760,748 in all.
 """
 
@@ -35,6 +36,7 @@ def sid_unet_graph(
     scale: int = 2,
     base_filters: int = 32,
     leaky_slope: float = 0.2,
+    any_size: bool = True,
     name: str = "sid_unet",
 ) -> Any:
     check_positive_int("in_channels", in_channels)
@@ -55,7 +57,8 @@ def sid_unet_graph(
         skip = skips.pop()
         filters = base_filters * 2 ** (2 * LEVELS - level - 1)
         x = kit.conv_transpose(x, filters, 2, 2, name=f"up{level}")
-        x = kit.crop_to_match(x, skip, 1, name=f"crop{level}")
+        if any_size:
+            x = kit.crop_to_match(x, skip, 1, name=f"crop{level}")
         x = kit.concat([x, skip], name=f"concat{level}")
         x = _double_conv(kit, x, filters, leaky_slope, level)
     x = kit.conv(x, 3 * scale * scale, 1, name="conv10")
@@ -68,6 +71,7 @@ def sid_unet(
     scale: int = 2,
     base_filters: int = 32,
     leaky_slope: float = 0.2,
+    any_size: bool = True,
     name: str = "sid_unet",
 ):
     """Builds SID's U-Net as a Keras 3 functional model (input `packed_raw`, output `srgb`).
@@ -76,6 +80,9 @@ def sid_unet(
         in_channels / scale: 4 and 2 (Sony, Bayer) or 9 and 3 (Fuji, X-Trans).
         base_filters: width of the first level, doubled at each of the 5 levels (SID: 32).
         leaky_slope: SID's `lrelu` is max(0.2·x, x).
+        any_size: crop each upsampled map to its skip (SID's behaviour), so any H×W works.
+            False drops those shape-dependent ops: H, W must then be multiples of 16, and the
+            int8 TFLite graph runs ~1.4× faster (the crops keep XNNPACK off the decoder).
 
     Example:
     >>> model = sid_unet()           # 7,760,748 parameters
@@ -84,5 +91,5 @@ def sid_unet(
     """
     return sid_unet_graph(
         Keras3Kit(), in_channels=in_channels, scale=scale, base_filters=base_filters, leaky_slope=leaky_slope,
-        name=name,
+        any_size=any_size, name=name,
     )
