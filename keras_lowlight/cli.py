@@ -182,6 +182,11 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--calibration-count", type=int, default=200, help="number of calibration crops")
     p.add_argument("--calibration-crop", type=int, default=64, help="calibration crop side in packed pixels")
+    p.add_argument(
+        "--no-size-adapters", action="store_true",
+        help="drop the pad/crop layers: faster on XNNPACK, but H and W must be multiples of the model's "
+        "input multiple (the tiler ensures it)",
+    )
 
     def run(args: argparse.Namespace) -> int:
         from keras_lowlight.export import ExportError, convert_file
@@ -198,7 +203,10 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
                     crop=args.calibration_crop,
                 )
 
-        path = convert_file(args.model, args.output, args.mode, representative, args.calibration_count)
+        path = convert_file(
+            args.model, args.output, args.mode, representative, args.calibration_count,
+            size_adapters=not args.no_size_adapters,
+        )
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {args.mode})")
         return 0
 
@@ -216,6 +224,7 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=100, help="steps per epoch")
     p.add_argument("--learning-rate", type=float, default=1e-5)
     p.add_argument("--weights-out", help="also save the fitted QAT weights (.weights.h5)")
+    p.add_argument("--no-size-adapters", action="store_true", help="as for `lowlight convert`")
 
     def run(args: argparse.Namespace) -> int:
         from keras_lowlight.qat import run_qat
@@ -223,6 +232,7 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
         path = run_qat(
             args.model, args.output, data=args.data, crop=args.crop, batch=args.batch, epochs=args.epochs,
             steps_per_epoch=args.steps, learning_rate=args.learning_rate, weights_out=args.weights_out,
+            size_adapters=not args.no_size_adapters,
         )
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, QAT int8)")
         return 0

@@ -153,6 +153,7 @@ def convert(
     mode: str = "float32",
     representative: Representative | None = None,
     calibration_count: int = DEFAULT_CALIBRATION_COUNT,
+    size_adapters: bool = True,
 ) -> bytes:
     """Converts a Keras 3 model to a `.tflite` flatbuffer in `mode` (see module docstring).
 
@@ -163,10 +164,19 @@ def convert(
             packed float32 crops (h, w, C) or (1, h, w, C), e.g.
             `keras_lowlight.data.representative_crops(...)`.
         calibration_count: at most this many crops are used.
+        size_adapters: keep the model's pad/crop layers (any H×W works). False converts
+            `models.without_size_adapters(model)`: H and W must then be multiples of
+            `models.input_multiple(model)` (the tiler guarantees it), and XNNPACK runs the graph
+            much faster because no tensor shape depends on a run-time pad.
     """
     if mode not in MODES:
         raise ExportError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
     import tensorflow as tf
+
+    if not size_adapters:
+        from keras_lowlight.models import without_size_adapters
+
+        model = without_size_adapters(model)
 
     calibration = None
     if mode in ("int8", "int16x8"):
@@ -224,6 +234,38 @@ def quantize_int16x8(float_flatbuffer: bytes, calibration: list[np.ndarray]) -> 
     except Exception as e:
         raise ExportError(f"int16x8 quantization failed: {type(e).__name__}: {e}") from e
     return bytes(result.quantized_model)
+
+
+def name_signature(flatbuffer: bytes) -> bytes:
+    """Renames a single-signature `.tflite`'s signature to `enhance(packed_raw) -> srgb`.
+
+    For graphs that must be converted from a frozen concrete function (whose signature the
+    converter calls `serving_default`, with tensor-derived names).
+    """
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
+    if not model.signatureDefs:  # a frozen graph has none: describe subgraph 0's input and output
+        graph = model.subgraphs[0]
+        if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+            raise ExportError("expected a graph with one input and one output to name its signature")
+        signature = schema.SignatureDefT()
+        signature.subgraphIndex = 0
+        signature.inputs, signature.outputs = [schema.TensorMapT()], [schema.TensorMapT()]
+        signature.inputs[0].tensorIndex = int(graph.inputs[0])
+        signature.outputs[0].tensorIndex = int(graph.outputs[0])
+        model.signatureDefs = [signature]
+    signatures = model.signatureDefs
+    if len(signatures) != 1 or len(signatures[0].inputs or []) != 1 or len(signatures[0].outputs or []) != 1:
+        raise ExportError("expected exactly one signature with one input and one output to rename")
+    signature = signatures[0]
+    signature.signatureKey = SIGNATURE_KEY
+    signature.inputs[0].name = INPUT_NAME
+    signature.outputs[0].name = OUTPUT_NAME
+    builder = flatbuffers.Builder(len(flatbuffer) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
 
 
 # === Inspection ===
@@ -307,12 +349,15 @@ def convert_file(
     mode: str = "float32",
     representative: Representative | None = None,
     calibration_count: int = DEFAULT_CALIBRATION_COUNT,
+    size_adapters: bool = True,
 ) -> Path:
     """`.keras` file → `.tflite` file (atomic write). Returns the output path."""
     if mode not in MODES:
         raise ExportError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
     model = load_keras_model(model_path)
-    flatbuffer = convert(model, mode, representative=representative, calibration_count=calibration_count)
+    flatbuffer = convert(
+        model, mode, representative=representative, calibration_count=calibration_count, size_adapters=size_adapters
+    )
     return write_atomically(output, flatbuffer)
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,11 +28,14 @@ from typing import Any
 from keras_lowlight.errors import LowlightError
 
 # Layers that only move values: int8 in → same int8 out, no new range to learn.
+# (The twin's custom layers are named Twin<Name>, see models/tf_keras_twin.py.)
 LAYOUT_LAYERS = frozenset(
-    {"DepthToSpace", "SpaceToDepth", "NearestUpsample", "PadToMultiple", "CropToMatch", "Cropping2D", "ZeroPadding2D"}
-)
+    name
+    for base in ("DepthToSpace", "SpaceToDepth", "NearestUpsample", "PadToMultiple", "CropToMatch")
+    for name in (base, f"Twin{base}")
+) | {"Cropping2D", "ZeroPadding2D"}
 # Layers that compute a new value without weights: quantize their output.
-ARITHMETIC_LAYERS = frozenset({"Multiply", "ResidualScale", "Rescaling"})
+ARITHMETIC_LAYERS = frozenset({"Multiply", "ResidualScale", "TwinResidualScale", "Rescaling"})
 
 
 class QatError(LowlightError):
@@ -130,7 +132,9 @@ def _scope_objects(model) -> dict[str, Any]:
     """Custom classes tfmot must be able to (de)serialize while cloning: configs + twin layers."""
     import tf_keras
 
-    objects: dict[str, Any] = dict(quantize_configs())
+    from keras_lowlight.models.tf_keras_twin import twin_custom_objects
+
+    objects: dict[str, Any] = {**quantize_configs(), **twin_custom_objects()}
     for layer in model.layers:
         inner = getattr(layer, "layer", layer)  # QuantizeAnnotate wraps the real layer
         cls = type(inner)
@@ -164,16 +168,24 @@ def apply_quantization(annotated):
         return qk.quantize_apply(annotated)
 
 
-def build_qat_model(model):
-    """Keras 3 model → tf_keras twin (annotated, same weights) → QAT model."""
+def build_qat_model(model, size_adapters: bool = True):
+    """Keras 3 model → annotated tf_keras twin with the same weights → QAT model.
+
+    size_adapters=False drops the pad/crop layers first (`models.without_size_adapters`): the
+    exported graph then needs H, W multiples of `models.input_multiple(model)` (the tiler's
+    tiles are) and stays static-shaped inside, which XNNPACK runs much faster.
+    """
+    from keras_lowlight.models import without_size_adapters
     from keras_lowlight.models.tf_keras_twin import build_tf_keras_twin
 
-    _tfmot()  # tfmot first, so the twin's tf_keras layers see the quantize annotations' classes
-    twin = build_tf_keras_twin(model, annotate=annotate_layer)
+    if not size_adapters:
+        model = without_size_adapters(model)
+    _tfmot()
     try:
-        twin.set_weights(model.get_weights())
+        with qat_scope():
+            twin = build_tf_keras_twin(model, annotate=annotate_layer)
     except ValueError as e:
-        raise QatError(f"the tf_keras twin of {model.name!r} does not match its weights: {e}") from None
+        raise QatError(f"no tf_keras twin for {model.name!r}: {e}") from None
     return apply_quantization(twin)
 
 
@@ -193,7 +205,7 @@ def convert_qat(qat_model) -> bytes:
     """A fitted QAT model → int8 `.tflite` with the project's `enhance(packed_raw) → srgb` signature."""
     import tensorflow as tf
 
-    from keras_lowlight.export import INPUT_NAME, OUTPUT_NAME, SIGNATURE_KEY, ExportError, check_builtin_only
+    from keras_lowlight.export import INPUT_NAME, OUTPUT_NAME, ExportError, check_builtin_only, name_signature
 
     channels = int(qat_model.inputs[0].shape[-1])
 
@@ -207,16 +219,17 @@ def convert_qat(qat_model) -> bytes:
             return {OUTPUT_NAME: self.model(packed_raw, training=False)}
 
     module = Enhancer(qat_model)
-    with tempfile.TemporaryDirectory(prefix="lowlight-qat-") as directory:
-        tf.saved_model.save(module, directory, signatures={SIGNATURE_KEY: module.enhance.get_concrete_function()})
-        converter = tf.lite.TFLiteConverter.from_saved_model(directory, signature_keys=[SIGNATURE_KEY])
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        try:
-            flatbuffer = converter.convert()
-        except Exception as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ExportError(f"QAT int8 conversion failed with builtin ops only: {first}") from e
+    # Freezing the concrete function directly (no SavedModel round trip): tfmot's
+    # Conv2DTranspose wrapper captures a tensor that tf.saved_model cannot serialise.
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([module.enhance.get_concrete_function()])
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    try:
+        flatbuffer = converter.convert()
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ExportError(f"QAT int8 conversion failed with builtin ops only: {first}") from e
+    flatbuffer = name_signature(flatbuffer)
     check_builtin_only(flatbuffer, "qat")
     return flatbuffer
 
@@ -233,6 +246,7 @@ def run_qat(
     steps_per_epoch: int = 100,
     learning_rate: float = 1e-5,
     weights_out: str | os.PathLike | None = None,
+    size_adapters: bool = True,
 ) -> Path:
     """`.keras` → QAT fine-tuning → int8 `.tflite` (atomic write). Returns the output path.
 
@@ -253,7 +267,7 @@ def run_qat(
         if cfa is None:
             raise QatError(f"{model_path}: input has {channels} channels; expected 4 (Bayer) or 9 (X-Trans)")
         dataset = make_dataset(dataset=data, split="train", cfa=cfa, crop=crop, batch=batch, training=True)
-    qat_model = build_qat_model(model)
+    qat_model = build_qat_model(model, size_adapters=size_adapters)
     compile_for_qat(qat_model, learning_rate)
     fit_qat(qat_model, dataset, epochs=epochs, steps_per_epoch=steps_per_epoch)
     if weights_out is not None:

@@ -50,6 +50,9 @@ class ReportConfig:
     tile: int = 256
     overlap: int = 32
     memory: bool = True
+    # The tiler feeds H, W multiples of 16, so the exported graphs can drop the pad/crop layers
+    # (static shapes inside: XNNPACK runs them; see models.without_size_adapters).
+    size_adapters: bool = False
     modes: tuple[str, ...] = ("float32", "float16", "dynamic", "int8", "int16x8")
 
 
@@ -181,7 +184,10 @@ def run_report(config: ReportConfig) -> list[dict]:
     for mode in config.modes:
         print(f"converting {mode} …", flush=True)
         rep = calibration if mode in ("int8", "int16x8") else None
-        data = export.convert(model, mode, representative=rep, calibration_count=config.calibration_count)
+        data = export.convert(
+            model, mode, representative=rep, calibration_count=config.calibration_count,
+            size_adapters=config.size_adapters,
+        )
         files[mode] = export.write_atomically(out_dir / f"model_{mode}.tflite", data)
 
     keras_engine = KerasEngine(model)
@@ -203,7 +209,7 @@ def run_report(config: ReportConfig) -> list[dict]:
                 dataset=config.data, split="train", cfa=cfa, crop=config.qat_crop, batch=config.qat_batch,
                 training=True,
             )
-        qat_model = qat.build_qat_model(model)
+        qat_model = qat.build_qat_model(model, size_adapters=config.size_adapters)
         qat.compile_for_qat(qat_model, config.qat_learning_rate)
         qat.fit_qat(qat_model, dataset, epochs=1, steps_per_epoch=config.qat_steps, verbose=2)
         files["QAT int8"] = export.write_atomically(out_dir / "model_qat_int8.tflite", qat.convert_qat(qat_model))
