@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -140,12 +141,24 @@ def _converter_for(model, directory: str):
     return converter
 
 
+def conversion_error(mode: str, error: Exception) -> ExportError:
+    """One line from a ConverterError: the TF ops without a builtin, else the first line."""
+    text = str(error).strip()
+    unsupported = sorted(set(re.findall(r"'(tf\.\w+)' op is neither a custom op nor a flex op", text)))
+    if unsupported:
+        return ExportError(
+            f"TFLite conversion ({mode}) failed: {', '.join(unsupported)} has no TFLite builtin op "
+            "(Flex/SELECT_TF_OPS is deliberately off: the phone runtime cannot run it)"
+        )
+    first = text.splitlines()[0] if text else type(error).__name__
+    return ExportError(f"TFLite conversion ({mode}) failed with builtin ops only: {first[:300]}")
+
+
 def _run_converter(converter, mode: str) -> bytes:
     try:
         return converter.convert()
-    except Exception as e:  # ConverterError carries the MLIR diagnostics; keep its first line
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ExportError(f"TFLite conversion ({mode}) failed with builtin ops only: {first}") from e
+    except Exception as e:  # ConverterError carries the MLIR diagnostics
+        raise conversion_error(mode, e) from e
 
 
 def convert(
@@ -335,6 +348,9 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a model file is as readable as any
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -205,7 +205,7 @@ def convert_qat(qat_model) -> bytes:
     """A fitted QAT model → int8 `.tflite` with the project's `enhance(packed_raw) → srgb` signature."""
     import tensorflow as tf
 
-    from keras_lowlight.export import INPUT_NAME, OUTPUT_NAME, ExportError, check_builtin_only, name_signature
+    from keras_lowlight.export import INPUT_NAME, OUTPUT_NAME, check_builtin_only, conversion_error, name_signature
 
     channels = int(qat_model.inputs[0].shape[-1])
 
@@ -227,8 +227,7 @@ def convert_qat(qat_model) -> bytes:
     try:
         flatbuffer = converter.convert()
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ExportError(f"QAT int8 conversion failed with builtin ops only: {first}") from e
+        raise conversion_error("QAT int8", e) from e
     flatbuffer = name_signature(flatbuffer)
     check_builtin_only(flatbuffer, "qat")
     return flatbuffer
