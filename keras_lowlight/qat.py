@@ -189,6 +189,47 @@ def build_qat_model(model, size_adapters: bool = True):
     return apply_quantization(twin)
 
 
+@contextlib.contextmanager
+def _range_tracking_decay(decay: float) -> Iterator[None]:
+    """Temporarily lets tfmot's moving-average activation quantizers follow batches at `decay`.
+
+    tfmot starts every activation range at [-6, 6] and updates it with a hard-coded EMA decay of
+    0.999, so a short fine-tune (hundreds of steps) leaves ranges near ±6: a 0.047 step, ~28 dB
+    on [0, 1] images. Calibrating the ranges first (decay 0 on the first batch, then a fast EMA)
+    is the usual fix; tfmot exposes no parameter for it, hence this scoped patch.
+    """
+    from tensorflow_model_optimization.python.core.quantization.keras import quant_ops
+
+    original = quant_ops.MovingAvgQuantize
+
+    def patched(*args, **kwargs):
+        kwargs["ema_decay"] = decay
+        return original(*args, **kwargs)
+
+    quant_ops.MovingAvgQuantize = patched
+    try:
+        yield
+    finally:
+        quant_ops.MovingAvgQuantize = original
+
+
+def calibrate_ranges(qat_model, dataset, batches: int = 16) -> None:
+    """Sets every activation range from data before fine-tuning (forward passes, no weight update).
+
+    First batch: the exact range (EMA decay 0); then decay 0.9 over the next `batches - 1`.
+    `dataset` yields (packed, target) or packed batches.
+    """
+    iterator = iter(dataset)
+    for i in range(batches):
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            break
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        with _range_tracking_decay(0.0 if i == 0 else 0.9):
+            qat_model(x, training=True)  # eager: the patched quantizer is used on every call
+
+
 def compile_for_qat(qat_model, learning_rate: float = 1e-5) -> None:
     """L1 loss and Adam, as the float training — a small rate: the weights only need to settle."""
     import tf_keras
@@ -246,12 +287,14 @@ def run_qat(
     learning_rate: float = 1e-5,
     weights_out: str | os.PathLike | None = None,
     size_adapters: bool = True,
+    calibration_batches: int = 16,
 ) -> Path:
     """`.keras` → QAT fine-tuning → int8 `.tflite` (atomic write). Returns the output path.
 
     Args:
         dataset: a tf.data of (packed, target) batches; default: the training pipeline's
             `keras_lowlight.data.make_dataset(data, "train", cfa=..., crop, batch, training=True)`.
+        calibration_batches: batches used to set activation ranges before fine-tuning.
         weights_out: also save the fitted QAT weights (`.weights.h5`): QAT models do not reload
             from `.keras`; rebuild with `build_qat_model` + `load_weights`.
     """
@@ -267,6 +310,7 @@ def run_qat(
             raise QatError(f"{model_path}: input has {channels} channels; expected 4 (Bayer) or 9 (X-Trans)")
         dataset = make_dataset(dataset=data, split="train", cfa=cfa, crop=crop, batch=batch, training=True)
     qat_model = build_qat_model(model, size_adapters=size_adapters)
+    calibrate_ranges(qat_model, dataset, calibration_batches)
     compile_for_qat(qat_model, learning_rate)
     fit_qat(qat_model, dataset, epochs=epochs, steps_per_epoch=steps_per_epoch)
     if weights_out is not None:

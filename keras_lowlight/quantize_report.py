@@ -210,6 +210,7 @@ def run_report(config: ReportConfig) -> list[dict]:
                 training=True,
             )
         qat_model = qat.build_qat_model(model, size_adapters=config.size_adapters)
+        qat.calibrate_ranges(qat_model, dataset, batches=16)
         qat.compile_for_qat(qat_model, config.qat_learning_rate)
         qat.fit_qat(qat_model, dataset, epochs=1, steps_per_epoch=config.qat_steps, verbose=2)
         files["QAT int8"] = export.write_atomically(out_dir / "model_qat_int8.tflite", qat.convert_qat(qat_model))

@@ -103,6 +103,7 @@ def _build_qat(out: Path) -> None:
     for name in ("tiny_unet", "tiny_mobile"):  # the other families go through QAT too
         other = models.get(name, "bayer")
         qat_model = qat.build_qat_model(other, size_adapters=False)
+        qat.calibrate_ranges(qat_model, dataset, batches=4)
         qat.compile_for_qat(qat_model, 1e-5)
         qat.fit_qat(qat_model, dataset, epochs=1, steps_per_epoch=2, verbose=0)
         (out / f"{name}_qat.tflite").write_bytes(qat.convert_qat(qat_model))
