@@ -9,6 +9,8 @@ output `srgb` (N, s·H, s·W, 3).
 
 from __future__ import annotations
 
+from keras_lowlight.models.macs import count_macs, macs_per_output_megapixel
+from keras_lowlight.models.mobile import mobile_resnet_se
 from keras_lowlight.models.presets import (
     CFA_IO,
     PRESETS,
@@ -20,6 +22,8 @@ from keras_lowlight.models.presets import (
     get,
     resolve,
 )
+from keras_lowlight.models.resnet_se import resnet_se
+from keras_lowlight.models.unet import sid_unet
 
 
 def input_multiple(model_or_name) -> int:
@@ -67,27 +71,11 @@ def without_size_adapters(model):
     return copy
 
 
-def __getattr__(name: str):  # lazy: building blocks import TensorFlow
-    if name in ("resnet_se",):
-        from keras_lowlight.models.resnet_se import resnet_se
-
-        return resnet_se
-    if name == "sid_unet":
-        from keras_lowlight.models.unet import sid_unet
-
-        return sid_unet
-    if name == "mobile_resnet_se":
-        from keras_lowlight.models.mobile import mobile_resnet_se
-
-        return mobile_resnet_se
+def __getattr__(name: str):  # the twin pulls in tf_keras: only when asked for
     if name == "build_tf_keras_twin":
         from keras_lowlight.models.tf_keras_twin import build_tf_keras_twin
 
         return build_tf_keras_twin
-    if name in ("count_macs", "macs_per_output_megapixel"):
-        from keras_lowlight.models import macs
-
-        return getattr(macs, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
