@@ -1,0 +1,162 @@
+"""Named model configurations and `get(name, cfa)`.
+
+A preset is a builder plus keyword arguments, kept as plain data so a saved model's config, the
+CLI table and the tf_keras twin all read the same description. The CFA decides the input
+channels and the upscale: Bayer packs to 4 channels at ½ resolution (×2 back), X-Trans to 9
+channels at ⅓ (×3), exactly as SID's `pack_raw`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from keras_lowlight.errors import LowlightError
+
+
+class UnknownPresetError(LowlightError):
+    """A model preset name that does not exist."""
+
+    def __init__(self, name: object, known: list[str]):
+        self.name = name
+        super().__init__(f"unknown model preset {name!r}; known presets: {', '.join(known)}")
+
+
+class UnknownCfaError(LowlightError):
+    """A CFA kind other than 'bayer' or 'xtrans'."""
+
+    def __init__(self, cfa: object):
+        super().__init__(f"unknown CFA kind {cfa!r}; expected one of: {', '.join(CFA_IO)}")
+
+
+# cfa → (packed input channels, output upscale)
+CFA_IO: dict[str, tuple[int, int]] = {"bayer": (4, 2), "xtrans": (9, 3)}
+
+
+@dataclass(frozen=True)
+class Preset:
+    builder: str  # "resnet_se" | "sid_unet" | "mobile_resnet_se"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+PRESETS: dict[str, Preset] = {
+    "resnet_se_16": Preset("resnet_se", {"blocks": 16, "filters": 64}, "ResNet-SE, 16 blocks × 64 (paper)"),
+    "resnet_se_32": Preset("resnet_se", {"blocks": 32, "filters": 64}, "ResNet-SE, 32 blocks × 64 (paper)"),
+    "resnet_se_16_nose": Preset(
+        "resnet_se", {"blocks": 16, "filters": 64, "use_se": False}, "ResNet-SE-16 without SE (paper's ablation)"
+    ),
+    "sid_unet": Preset("sid_unet", {"base_filters": 32}, "SID's U-Net (Chen et al. 2018)"),
+    "mobile": Preset(
+        "mobile_resnet_se", {"blocks": 6, "filters": 32, "se_reduction": 8},
+        "fast ResNet-SE: trunk at ¼ output resolution, ReLU, 6 × 32",
+    ),
+    # Tiny widths for tests, CI and CPU smoke runs.
+    "tiny": Preset("resnet_se", {"blocks": 2, "filters": 8, "se_reduction": 4}, "test size: ResNet-SE 2 × 8"),
+    "tiny_unet": Preset("sid_unet", {"base_filters": 4}, "test size: SID U-Net, 4-8-16-32-64"),
+    "tiny_mobile": Preset(
+        "mobile_resnet_se", {"blocks": 1, "filters": 8, "se_reduction": 4}, "test size: mobile 1 × 8"
+    ),
+}
+
+
+def _builder(kind: str) -> Callable[..., Any]:
+    if kind == "resnet_se":
+        from keras_lowlight.models.resnet_se import resnet_se
+
+        return resnet_se
+    if kind == "sid_unet":
+        from keras_lowlight.models.unet import sid_unet
+
+        return sid_unet
+    if kind == "mobile_resnet_se":
+        from keras_lowlight.models.mobile import mobile_resnet_se
+
+        return mobile_resnet_se
+    raise ValueError(f"unknown builder {kind!r}")
+
+
+def cfa_io(cfa: str) -> tuple[int, int]:
+    """(input channels, upscale) of a CFA kind."""
+    try:
+        return CFA_IO[cfa]
+    except (KeyError, TypeError):
+        raise UnknownCfaError(cfa) from None
+
+
+def resolve(name: str, cfa: str = "bayer", **overrides: Any) -> tuple[str, dict[str, Any]]:
+    """(builder kind, full keyword arguments) of a preset — the one architecture description
+    that both the Keras 3 builders and the tf_keras twin consume."""
+    if name not in PRESETS:
+        raise UnknownPresetError(name, list(PRESETS))
+    preset = PRESETS[name]
+    in_channels, scale = cfa_io(cfa)
+    kwargs = {**preset.kwargs, "in_channels": in_channels, "scale": scale, "name": f"{name}_{cfa}"}
+    kwargs.update(overrides)
+    return preset.builder, kwargs
+
+
+def get(name: str, cfa: str = "bayer", **overrides: Any):
+    """Builds a preset as a Keras 3 model named `<preset>_<cfa>` (e.g. `resnet_se_16_bayer`),
+    so a reloaded `.keras` file says what it is.
+
+    Example:
+    >>> model = get("resnet_se_16")                  # Bayer: 4 → ×2
+    >>> model = get("mobile", cfa="xtrans")          # X-Trans: 9 → ×3
+    >>> model = get("tiny", upsampling="nearest")    # any builder argument can be overridden
+    """
+    kind, kwargs = resolve(name, cfa, **overrides)
+    try:
+        return _builder(kind)(**kwargs)
+    except TypeError as e:  # an override the builder does not take
+        raise ValueError(f"preset {name!r} does not accept these overrides: {sorted(overrides)} ({e})") from None
+
+
+def describe(model) -> tuple[str, dict[str, Any]]:
+    """Reads a model's architecture description (builder kind, keyword arguments) back from its
+    layers, so a `.keras` file loaded without any side information can be rebuilt elsewhere
+    (e.g. as a tf_keras twin). Inverse of `resolve`."""
+    by_type: dict[str, list] = {}
+    for layer in model.layers:
+        by_type.setdefault(type(layer).__name__, []).append(layer)
+    first = lambda kind: by_type[kind][0]  # noqa: E731
+    in_channels = int(model.inputs[0].shape[-1])
+    adapters = by_type.get("CropToMatch", []) + by_type.get("PadToMultiple", [])
+    any_size = any(layer.enabled for layer in adapters)
+    out_name = model.get_layer("srgb")
+    if "MaxPooling2D" in by_type:
+        conv1 = model.get_layer("conv1_1")
+        return "sid_unet", {
+            "in_channels": in_channels,
+            "scale": int(out_name.block_size),
+            "base_filters": int(conv1.filters),
+            "leaky_slope": float(model.get_layer("lrelu1_1").negative_slope),
+            "any_size": any_size,
+            "name": model.name,
+        }
+    blocks = by_type.get("ResidualBlock", [])
+    if not blocks:
+        raise ValueError(f"model {model.name!r} is not a model of the keras_lowlight family (no ResidualBlock)")
+    block = blocks[0]
+    trunk = {
+        "blocks": len(blocks),
+        "filters": block.filters,
+        "use_se": block.use_se,
+        "se_reduction": block.se_reduction,
+        "leaky_slope": block.leaky_slope,
+        "res_scale": block.res_scale,
+        "in_channels": in_channels,
+        "name": model.name,
+    }
+    if "SpaceToDepth" in by_type:
+        downsample = int(first("SpaceToDepth").block_size)
+        factor = int(model.get_layer("pixel_shuffle" if "CropToMatch" in by_type else "srgb").block_size)
+        return "mobile_resnet_se", {**trunk, "scale": factor // downsample, "downsample": downsample,
+                                    "any_size": any_size}
+    if "DepthToSpace" in by_type:
+        upsampling, scale = "pixel_shuffle", int(first("DepthToSpace").block_size)
+    elif "NearestUpsample" in by_type:
+        upsampling, scale = "nearest", int(first("NearestUpsample").factor)
+    else:
+        upsampling, scale = "transposed", int(model.get_layer("upsample_transposed").strides[0])
+    return "resnet_se", {**trunk, "scale": scale, "upsampling": upsampling}
