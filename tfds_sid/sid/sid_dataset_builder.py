@@ -206,6 +206,11 @@ def _reader(spec: SourceSpec) -> SourceReader:
     return _READERS[spec]
 
 
+def _close_readers() -> None:
+    while _READERS:
+        _READERS.popitem()[1].close()
+
+
 def locate_source(manual_dir: epath.Path, camera_dir: str) -> SourceSpec:
     """Finds the camera's archive, its parts or its extracted tree; else a clear error."""
     extracted = manual_dir / camera_dir
@@ -553,3 +558,4 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             )
         if failed:
             logger.warning("SID: skipped %d of %d RAW files that could not be read", len(failed), files)
+        _close_readers()
