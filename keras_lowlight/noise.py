@@ -89,20 +89,30 @@ class NoiseModel:
     >>> noisy_dn = add_noise(clean_normalized, ratio=100, params=params, rng=rng)
     """
 
-    def __init__(self, config: Mapping, profile: str | None = None):
+    def __init__(self, config: Mapping, profile: str | tuple[str, ...] | None = None):
         self.config = dict(config)
-        self.profile_name = profile or config["default_profile"]
-        if self.profile_name not in config["profiles"]:
-            raise ValueError(f"unknown noise profile {self.profile_name!r}; have {sorted(config['profiles'])}")
-        self.profile = dict(config["profiles"][self.profile_name])
+        names = (profile,) if isinstance(profile, str) else tuple(profile or config["default_profiles"])
+        for name in names:
+            if name not in config["profiles"]:
+                raise ValueError(f"unknown noise profile {name!r}; have {sorted(config['profiles'])}")
+        # Sorted by gain range, so `_profile_for` can pick the nearer one.
+        self.profiles = sorted((dict(config["profiles"][n], name=n) for n in names), key=lambda p: p["log_K_min"])
+        self.log_k_range = (self.profiles[0]["log_K_min"], self.profiles[-1]["log_K_max"])
         self.black_level = float(config["black_level"])
         self.white_level = float(config["white_level"])
         self.camera = str(config.get("camera", ""))
 
     @classmethod
-    def load(cls, resource: str = DEFAULT_RESOURCE, profile: str | None = None) -> "NoiseModel":
+    def load(cls, resource: str = DEFAULT_RESOURCE, profile: str | tuple[str, ...] | None = None) -> "NoiseModel":
         text = resources.files("keras_lowlight.resources").joinpath(resource).read_text()
         return cls(json.loads(text), profile)
+
+    def _profile_for(self, log_k: float) -> dict:
+        """The fit whose log K range contains log_k, or the nearer one (fits leave gaps)."""
+        def distance(p):
+            return max(p["log_K_min"] - log_k, 0.0, log_k - p["log_K_max"])
+
+        return min(self.profiles, key=distance)
 
     def iso_for_gain(self, gain: float) -> int:
         fit = self.config["iso_from_gain"]
@@ -110,8 +120,8 @@ class NoiseModel:
 
     def params_for_gain(self, gain: float) -> NoiseParams:
         """The regression means at a given K (no scatter): for tests and fixed settings."""
-        p = self.profile
         log_k = math.log(gain)
+        p = self._profile_for(log_k)
         return NoiseParams(
             gain=float(gain),
             sigma_tl=math.exp(p["sigma_TL_k"] * log_k + p["sigma_TL_b"]),
@@ -124,8 +134,8 @@ class NoiseModel:
 
     def sample_params(self, rng: np.random.Generator) -> NoiseParams:
         """log K ~ U(min, max); log σ ~ N(k·log K + b, sig) for the read and row noise."""
-        p = self.profile
-        log_k = rng.uniform(p["log_K_min"], p["log_K_max"])
+        log_k = rng.uniform(*self.log_k_range)
+        p = self._profile_for(log_k)
         log_tl = rng.normal(p["sigma_TL_k"] * log_k + p["sigma_TL_b"], p["sigma_TL_sig"])
         log_row = rng.normal(p["sigma_R_k"] * log_k + p["sigma_R_b"], p["sigma_R_sig"])
         gain = math.exp(log_k)
@@ -141,7 +151,7 @@ class NoiseModel:
 
 
 def sample_params(rng: np.random.Generator, model: NoiseModel | None = None) -> NoiseParams:
-    """Draws noise parameters from the (default Sony a7S II high-ISO) model."""
+    """Draws noise parameters from the (default Sony a7S II, low + high ISO) model."""
     return (model or NoiseModel.load()).sample_params(rng)
 
 
@@ -194,17 +204,26 @@ def sample_params_tf(model: NoiseModel | None = None, seed=None) -> dict:
     import tensorflow as tf
 
     model = model or NoiseModel.load()
-    p = model.profile
-    seed = _seed_tf(seed)
-    seeds = tf.random.experimental.stateless_split(seed, 3)
-    log_k = tf.random.stateless_uniform([], seeds[0], p["log_K_min"], p["log_K_max"])
-    log_tl = p["sigma_TL_k"] * log_k + p["sigma_TL_b"] + p["sigma_TL_sig"] * tf.random.stateless_normal([], seeds[1])
-    log_row = p["sigma_R_k"] * log_k + p["sigma_R_b"] + p["sigma_R_sig"] * tf.random.stateless_normal([], seeds[2])
+    seeds = tf.random.experimental.stateless_split(_seed_tf(seed), 3)
+    log_k = tf.random.stateless_uniform([], seeds[0], *model.log_k_range, dtype=tf.float32)
+
+    def coefficient(key):
+        # Piecewise over the profiles, matching `NoiseModel._profile_for` (nearer fit in gaps).
+        value = tf.constant(model.profiles[0][key], tf.float32)
+        for lower, upper in zip(model.profiles[:-1], model.profiles[1:]):
+            boundary = 0.5 * (lower["log_K_max"] + upper["log_K_min"])
+            value = tf.where(log_k >= boundary, tf.constant(upper[key], tf.float32), value)
+        return value
+
+    log_tl = coefficient("sigma_TL_k") * log_k + coefficient("sigma_TL_b")
+    log_tl += coefficient("sigma_TL_sig") * tf.random.stateless_normal([], seeds[1])
+    log_row = coefficient("sigma_R_k") * log_k + coefficient("sigma_R_b")
+    log_row += coefficient("sigma_R_sig") * tf.random.stateless_normal([], seeds[2])
     return {
         "gain": tf.exp(log_k),
         "sigma_tl": tf.exp(log_tl),
         "sigma_row": tf.exp(log_row),
-        "lam": tf.constant(p["lambda"], tf.float32),
+        "lam": coefficient("lambda"),
         "black_level": tf.constant(model.black_level, tf.float32),
         "white_level": tf.constant(model.white_level, tf.float32),
     }

@@ -39,16 +39,33 @@ def _tolerances(expected_var: float, excess_kurtosis: float = 1.5):
 
 
 def test_parameters_come_from_the_data_file(model):
-    assert model.profile_name == "SonyA7S2_highISO"
+    assert [p["name"] for p in model.profiles] == ["SonyA7S2_lowISO", "SonyA7S2_highISO"]
     assert model.black_level == 512 and model.white_level == 16383
     rng = np.random.default_rng(1)
-    draws = [model.sample_params(rng) for _ in range(2000)]
+    draws = [model.sample_params(rng) for _ in range(4000)]
     log_k = np.log([d.gain for d in draws])
-    assert model.profile["log_K_min"] <= log_k.min() and log_k.max() <= model.profile["log_K_max"]
-    # log σ_TL regresses on log K with the file's slope / intercept / scatter.
-    residual = np.log([d.sigma_tl for d in draws]) - (model.profile["sigma_TL_k"] * log_k + model.profile["sigma_TL_b"])
-    assert abs(residual.mean()) < 5 * model.profile["sigma_TL_sig"] / math.sqrt(len(draws))
-    assert residual.std() == pytest.approx(model.profile["sigma_TL_sig"], rel=0.1)
+    assert model.log_k_range[0] <= log_k.min() and log_k.max() <= model.log_k_range[1]
+    isos = np.array([d.iso for d in draws])
+    assert 150 < isos.min() < 400 and 10000 < isos.max() < 14000  # SID's range, ISO ~200 to ~13000
+    for profile in model.profiles:
+        inside = (log_k >= profile["log_K_min"]) & (log_k <= profile["log_K_max"])
+        # log σ_TL regresses on log K with this fit's slope / intercept / scatter.
+        residual = np.log([d.sigma_tl for d, ok in zip(draws, inside) if ok]) - (
+            profile["sigma_TL_k"] * log_k[inside] + profile["sigma_TL_b"]
+        )
+        assert abs(residual.mean()) < 5 * profile["sigma_TL_sig"] / math.sqrt(inside.sum())
+        assert residual.std() == pytest.approx(profile["sigma_TL_sig"], rel=0.1)
+
+
+def test_tensorflow_parameter_draws_follow_the_same_fits(model):
+    draws = [noise.sample_params_tf(model, seed=[i, 0]) for i in range(300)]
+    for d in draws:
+        log_k = float(np.log(d["gain"].numpy()))
+        expected = model.params_for_gain(float(d["gain"].numpy()))
+        # Within 5 sigma of the matching fit's regression line.
+        profile = model._profile_for(log_k)
+        assert abs(np.log(d["sigma_tl"].numpy()) - np.log(expected.sigma_tl)) < 5 * profile["sigma_TL_sig"] + 1e-5
+        assert float(d["lam"].numpy()) == pytest.approx(profile["lambda"])
 
 
 def test_tukey_lambda_variance_and_quantile_match_scipy():
