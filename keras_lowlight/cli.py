@@ -166,6 +166,21 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
             print(f"lowlight: {len(report.failed)} of {len(report.failed) + len(report.written)} files failed",
                   file=sys.stderr)
             return 1
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list the model presets: parameters and MACs per output megapixel")
+    p.add_argument("presets", nargs="*", help="presets to list (default: all)")
+    p.add_argument("--cfa", choices=["bayer", "xtrans"], action="append", help="CFA kinds (default: both)")
+
+    def run(args: argparse.Namespace) -> int:
+        from keras_lowlight.models import PRESETS, UnknownPresetError
+        from keras_lowlight.models.summary import format_table, preset_rows
+
+        for name in args.presets:
+            if name not in PRESETS:
+                raise UnknownPresetError(name, list(PRESETS))
+        print(format_table(preset_rows(args.presets or None, args.cfa or ("bayer", "xtrans"))))
+        print("GMAC/out MP: 10⁹ multiply-accumulates per megapixel of sRGB output (counted layer by layer); "
+              "multiple: packed H, W multiple that needs no padding inside the model.")
         return 0
 
     p.set_defaults(handler=run)
@@ -270,34 +285,14 @@ def _add_quantize_report(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def _add_models(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("models", help="list the model presets: parameters and MACs per output megapixel")
-    p.add_argument("presets", nargs="*", help="presets to list (default: all)")
-    p.add_argument("--cfa", choices=["bayer", "xtrans"], action="append", help="CFA kinds (default: both)")
-
-    def run(args: argparse.Namespace) -> int:
-        from keras_lowlight.models import PRESETS, UnknownPresetError
-        from keras_lowlight.models.summary import format_table, preset_rows
-
-        for name in args.presets:
-            if name not in PRESETS:
-                raise UnknownPresetError(name, list(PRESETS))
-        print(format_table(preset_rows(args.presets or None, args.cfa or ("bayer", "xtrans"))))
-        print("GMAC/out MP: 10⁹ multiply-accumulates per megapixel of sRGB output (counted layer by layer); "
-              "multiple: packed H, W multiple that needs no padding inside the model.")
-        return 0
-
-    p.set_defaults(handler=run)
-
-
 # Order is the order `lowlight --help` lists them in.
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo,
     _add_info,
-    _add_models,
     _add_train,
     _add_evaluate,
     _add_enhance,
+    _add_models,
     _add_convert,
     _add_qat,
     _add_quantize_report,

@@ -176,6 +176,7 @@ def evaluate(
     data_dir: str | None = None,
     manual_dir: str | None = None,
     progress: bool = True,
+    scenes=None,
 ) -> EvalReport:
     """Evaluates a Keras model (or `.keras` path, or a predictor callable) at full resolution.
 
@@ -199,7 +200,8 @@ def evaluate(
 
     results: list[ImageResult] = []
     sheet_rows = []
-    pairs = data_lib.eval_pairs(dataset, split, protocol=protocol, data_dir=data_dir, manual_dir=manual_dir)
+    pairs = data_lib.eval_pairs(dataset, split, protocol=protocol, data_dir=data_dir, manual_dir=manual_dir,
+                                scenes=scenes)
     for pair in tqdm(pairs, desc=f"evaluate {dataset}:{split} ({protocol})", unit="img", disable=not progress):
         if limit is not None and len(results) >= limit:
             break

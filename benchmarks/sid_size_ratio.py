@@ -1,0 +1,85 @@
+"""Prepared TFDS size vs source size for `sid`, measured side by side in one run.
+
+    PYTHONPATH=. python benchmarks/sid_size_ratio.py
+
+* sony / fuji on the dummy archives: tfrecord bytes / (zip + list files) bytes.
+* synthetic: tfrecord bytes / the same scenes' DNGs zipped (DEFLATE) as SID distributes them,
+  and what storing the long exposure once per PAIR instead of once per scene would cost.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import tensorflow_datasets as tfds
+
+import tfds_sid  # noqa: F401
+from keras_lowlight import synthetic
+from tfds_sid.sid import sid_dataset_builder as sid
+
+DUMMY = Path(sid.__file__).parent / "dummy_data"
+
+
+def prepared_bytes(builder) -> int:
+    return sum(p.stat().st_size for p in Path(builder.data_dir).glob("*.tfrecord*"))
+
+
+def build(config: str, data_dir: Path):
+    builder = tfds.builder(f"sid/{config}", data_dir=data_dir)
+    start = time.perf_counter()
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(DUMMY)))
+    return builder, time.perf_counter() - start
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        for config, camera in (("sony", "Sony"), ("fuji", "Fuji")):
+            builder, _ = build(config, Path(tmp))
+            source = sum(p.stat().st_size for p in DUMMY.glob(f"{camera}*"))
+            prepared = prepared_bytes(builder)
+            print(f"{config:9s} dummy: source {source / 1e3:8.1f} kB  prepared {prepared / 1e3:8.1f} kB  "
+                  f"ratio {prepared / source:.2f}")
+
+        builder, seconds = build("synthetic", Path(tmp))
+        prepared = prepared_bytes(builder)
+        buffer = io.BytesIO()
+        long_png = 0
+        shorts = 0
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for split in ("train", "validation", "test"):
+                for plan in synthetic.scene_plans(split):
+                    scene = synthetic.make_scene(plan, seed=builder.builder_config.seed)
+                    archive.writestr(f"Sony/long/{scene.long_name}", scene.long_bytes)
+                    for name, data in scene.shorts:
+                        archive.writestr(f"Sony/short/{name}", data)
+                    shorts += len(scene.shorts)
+        source = buffer.tell()
+        # The PNG ground truth's share of the prepared size, from the records themselves.
+        for split in ("train", "validation", "test"):
+            for example in tfds.as_numpy(builder.as_dataset(split=split, decoders={"long_srgb": tfds.decode.SkipDecoding()})):
+                long_png += len(example["long_srgb"])
+        scenes = sum(builder.info.splits[s].num_examples for s in ("train", "validation", "test"))
+        per_pair = prepared + long_png * (shorts / scenes - 1)
+        print(f"synthetic: source {source / 1e6:8.2f} MB  prepared {prepared / 1e6:8.2f} MB  "
+              f"ratio {prepared / source:.2f}  (build {seconds:.1f} s, {scenes} scenes, {shorts} short frames)")
+        print(f"synthetic: long PNGs {long_png / 1e6:.2f} MB of it; storing the long once per pair instead "
+              f"would give {per_pair / 1e6:.2f} MB, ratio {per_pair / source:.2f}")
+        # Per-scene components, to project to SID's frames per scene (Sony: 2697 short / 231 long).
+        with zipfile.ZipFile(buffer) as archive:
+            zipped_long = sum(i.compress_size for i in archive.infolist() if "/long/" in i.filename) / scenes
+            zipped_short = sum(i.compress_size for i in archive.infolist() if "/short/" in i.filename) / shorts
+        stored_long = long_png / scenes
+        stored_short = (prepared - long_png) / shorts
+        print(f"per frame: long PNG {stored_long / 1e3:.0f} kB vs long DNG zipped {zipped_long / 1e3:.0f} kB; "
+              f"short zlib {stored_short / 1e3:.0f} kB vs short DNG zipped {zipped_short / 1e3:.0f} kB")
+        for label, n in (("synthetic", shorts / scenes), ("SID Sony", 2697 / 231)):
+            ratio = (stored_long + n * stored_short) / (zipped_long + n * zipped_short)
+            print(f"projected ratio at {n:5.2f} short frames per scene ({label}): {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
