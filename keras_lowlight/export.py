@@ -235,6 +235,10 @@ def quantize_int16x8(float_flatbuffer: bytes, calibration: list[np.ndarray]) -> 
     except ImportError as e:
         raise ExportError("mode int16x8 needs the `ai-edge-quantizer` package (pip install ai-edge-quantizer)") from e
 
+    # ai-edge-quantizer allocates the graph at its stored input shape before feeding samples; a
+    # dynamic-size graph stores (1, 1, 1, C), on which SPACE_TO_DEPTH (mobile) cannot prepare.
+    original_shape = _input_shape(float_flatbuffer)
+    float_flatbuffer = _with_input_shape(float_flatbuffer, calibration[0].shape)
     qt = quantizer.Quantizer(bytearray(float_flatbuffer), recipe.static_wi8_ai16())
     # The recipe also quantizes the graph's input and output tensors (int16 I/O); keep them
     # float32 as every `.tflite` of the project, so QUANTIZE/DEQUANTIZE land inside the graph.
@@ -246,7 +250,29 @@ def quantize_int16x8(float_flatbuffer: bytes, calibration: list[np.ndarray]) -> 
         result = qt.quantize(calibration_result, enable_progress_report=False)
     except Exception as e:
         raise ExportError(f"int16x8 quantization failed: {type(e).__name__}: {e}") from e
-    return bytes(result.quantized_model)
+    return _with_input_shape(bytes(result.quantized_model), original_shape)
+
+
+def _input_shape(flatbuffer: bytes) -> tuple[int, ...]:
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
+    graph = model.subgraphs[0]
+    return tuple(int(d) for d in graph.tensors[graph.inputs[0]].shape)
+
+
+def _with_input_shape(flatbuffer: bytes, shape) -> bytes:
+    """The same model with its input tensor's stored (default) shape set to `shape`; the shape
+    signature (-1 for dynamic H, W) is untouched."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
+    graph = model.subgraphs[0]
+    graph.tensors[graph.inputs[0]].shape = np.asarray(shape, np.int32)
+    builder = flatbuffers.Builder(len(flatbuffer) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
 
 
 def name_signature(flatbuffer: bytes) -> bytes:
