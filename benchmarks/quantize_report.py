@@ -57,6 +57,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tile", type=int, default=256)
     parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--modes", default="float32,float16,dynamic,int8,int16x8",
+                        help="comma-separated TFLite modes (int16x8 runs on reference kernels: slow)")
     args = parser.parse_args(argv)
 
     from keras_lowlight.errors import LowlightError
@@ -75,6 +77,7 @@ def main(argv=None) -> int:
             calibration_count=args.calibration_count, qat_steps=args.qat_steps,
             qat_learning_rate=args.qat_learning_rate, threads=args.threads, latency_size=args.latency_size,
             latency_repeats=args.repeats, tile=args.tile, overlap=args.overlap, memory=not args.no_memory,
+            modes=tuple(m for m in args.modes.split(",") if m),
         ))
     except LowlightError as e:
         print(f"quantize_report: error: {e}", file=sys.stderr)
