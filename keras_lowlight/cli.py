@@ -269,6 +269,7 @@ def _add_quantize_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tile", type=int, default=256, help="tile side (packed px) for scoring and memory")
     p.add_argument("--overlap", type=int, default=32)
     p.add_argument("--no-memory", action="store_true", help="skip the full Sony-frame peak-RSS measurement")
+    p.add_argument("--modes", default="float32,float16,dynamic,int8,int16x8", help="comma-separated TFLite modes")
 
     def run(args: argparse.Namespace) -> int:
         from keras_lowlight.quantize_report import ReportConfig, run_report
@@ -278,6 +279,7 @@ def _add_quantize_report(sub: argparse._SubParsersAction) -> None:
                 model=args.model, output=args.output, data=args.data, images=args.images,
                 calibration_count=args.calibration_count, qat_steps=args.qat_steps, threads=args.threads,
                 tile=args.tile, overlap=args.overlap, memory=not args.no_memory,
+                modes=tuple(m for m in args.modes.split(",") if m),
             )
         )
         return 0
