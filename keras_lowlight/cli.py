@@ -42,11 +42,12 @@ def _add_info(sub: argparse._SubParsersAction) -> None:
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the whole story on the embedded synthetic default")
     p.add_argument("-o", "--output", default="demo_output", help="folder for pictures and tables")
+    p.add_argument("--steps", type=int, default=400, help="training steps of the short model.fit")
 
     def run(args: argparse.Namespace) -> int:
         from keras_lowlight.demo import run_demo
 
-        run_demo(args.output)
+        run_demo(args.output, steps=args.steps)
         return 0
 
     p.set_defaults(handler=run)

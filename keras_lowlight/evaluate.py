@@ -114,7 +114,7 @@ def load_model(path: str | os.PathLike):
     if not path.exists():
         raise LowlightError(f"{path}: no such model file")
     try:
-        return keras.saving.load_model(path)
+        return keras.saving.load_model(path, compile=False)  # inference only
     except Exception as e:  # keras raises many types for a bad file
         raise LowlightError(f"{path}: not a loadable Keras model ({type(e).__name__})") from None
 
