@@ -187,6 +187,107 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+def _add_convert(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("convert", help="convert a .keras model to .tflite (float32/float16/dynamic/int8/int16x8)")
+    p.add_argument("model", help="trained Keras model (.keras)")
+    p.add_argument("-o", "--output", required=True, help="output .tflite")
+    p.add_argument("--mode", default="float32", choices=["float32", "float16", "dynamic", "int8", "int16x8"])
+    p.add_argument(
+        "--representative", metavar="DATASET",
+        help="calibration crops for int8/int16x8 from this TFDS dataset's train split, e.g. sid/synthetic",
+    )
+    p.add_argument("--calibration-count", type=int, default=200, help="number of calibration crops")
+    p.add_argument("--calibration-crop", type=int, default=64, help="calibration crop side in packed pixels")
+    p.add_argument(
+        "--no-size-adapters", action="store_true",
+        help="drop the pad/crop layers: faster on XNNPACK, but H and W must be multiples of the model's "
+        "input multiple (the tiler ensures it)",
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        from keras_lowlight.export import ExportError, convert_file
+
+        representative = None
+        if args.mode in ("int8", "int16x8"):
+            if not args.representative:
+                raise ExportError(f"--mode {args.mode} needs --representative DATASET (e.g. sid/synthetic)")
+            from keras_lowlight.data import representative_crops
+
+            def representative():
+                return representative_crops(
+                    dataset=args.representative, split="train", count=args.calibration_count,
+                    crop=args.calibration_crop,
+                )
+
+        path = convert_file(
+            args.model, args.output, args.mode, representative, args.calibration_count,
+            size_adapters=not args.no_size_adapters,
+        )
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {args.mode})")
+        return 0
+
+    p.set_defaults(handler=run)
+
+
+def _add_qat(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("qat", help="quantization-aware fine-tuning of a .keras model, exported as int8 .tflite")
+    p.add_argument("model", help="trained Keras model (.keras)")
+    p.add_argument("-o", "--output", required=True, help="output int8 .tflite")
+    p.add_argument("--data", default="sid/synthetic", help="TFDS dataset for fine-tuning (train split)")
+    p.add_argument("--crop", type=int, default=128, help="training crop side in packed pixels")
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--steps", type=int, default=100, help="steps per epoch")
+    p.add_argument("--learning-rate", type=float, default=1e-5)
+    p.add_argument("--weights-out", help="also save the fitted QAT weights (.weights.h5)")
+    p.add_argument("--no-size-adapters", action="store_true", help="as for `lowlight convert`")
+
+    def run(args: argparse.Namespace) -> int:
+        from keras_lowlight.qat import run_qat
+
+        path = run_qat(
+            args.model, args.output, data=args.data, crop=args.crop, batch=args.batch, epochs=args.epochs,
+            steps_per_epoch=args.steps, learning_rate=args.learning_rate, weights_out=args.weights_out,
+            size_adapters=not args.no_size_adapters,
+        )
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, QAT int8)")
+        return 0
+
+    p.set_defaults(handler=run)
+
+
+def _add_quantize_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "quantize-report", help="size, LiteRT latency, PSNR/SSIM and memory of every quantization mode"
+    )
+    p.add_argument("model", help="trained Keras model (.keras)")
+    p.add_argument("-o", "--output", default="quantize_report", help="folder for the .tflite files and report.csv")
+    p.add_argument("--data", default="sid/synthetic", help="TFDS dataset (test split held out, train for calibration)")
+    p.add_argument("--images", type=int, default=8, help="held-out test images to score")
+    p.add_argument("--calibration-count", type=int, default=200)
+    p.add_argument("--qat-steps", type=int, default=100, help="QAT fine-tuning steps (0: skip QAT)")
+    p.add_argument("--threads", type=int, default=2, help="LiteRT threads for latency")
+    p.add_argument("--tile", type=int, default=256, help="tile side (packed px) for scoring and memory")
+    p.add_argument("--overlap", type=int, default=32)
+    p.add_argument("--no-memory", action="store_true", help="skip the full Sony-frame peak-RSS measurement")
+    p.add_argument("--modes", default="float32,float16,dynamic,int8,int16x8", help="comma-separated TFLite modes")
+
+    def run(args: argparse.Namespace) -> int:
+        from keras_lowlight.quantize_report import ReportConfig, run_report
+
+        run_report(
+            ReportConfig(
+                model=args.model, output=args.output, data=args.data, images=args.images,
+                calibration_count=args.calibration_count, qat_steps=args.qat_steps, threads=args.threads,
+                tile=args.tile, overlap=args.overlap, memory=not args.no_memory,
+                modes=tuple(m for m in args.modes.split(",") if m),
+            )
+        )
+        return 0
+
+    p.set_defaults(handler=run)
+
+
 # Order is the order `lowlight --help` lists them in.
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo,
@@ -195,6 +296,9 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_evaluate,
     _add_enhance,
     _add_models,
+    _add_convert,
+    _add_qat,
+    _add_quantize_report,
 ]
 
 

@@ -1,0 +1,258 @@
+"""Full-frame inference through one tiler, with LiteRT (`.tflite`) or a Keras model.
+
+A Sony frame packs to 2128×1424×4; running it in one piece needs activations for the whole
+frame (gigabytes for ResNet-SE). The tiler cuts the packed frame into overlapping tiles of one
+fixed size, runs each, and keeps only each tile's core — so peak memory follows the tile size,
+not the frame size (only the output buffer s·H × s·W × 3 float32 is frame-sized).
+
+Exactness: a convolutional network's output at a pixel depends only on a window of input (its
+receptive field). With `overlap` ≥ that window's radius and tile origins on the model's input
+multiple (so a U-Net's poolings see the same grid), tiled output equals untiled output away from
+the frame border. Layers with a GLOBAL view — Squeeze-and-Excitation's global average pool —
+break this: each tile computes its own channel statistics, so SE models agree with untiled
+inference only approximately (usually closely on natural images, never bit-for-bit).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from keras_lowlight.errors import LowlightError
+
+SCALE_FOR_CHANNELS = {4: 2, 9: 3}  # Bayer packs to 4 channels (×2 back), X-Trans to 9 (×3)
+DEFAULT_TILE = 512
+DEFAULT_OVERLAP = 64
+
+
+class RuntimeInputError(LowlightError):
+    """A frame or model that the tiler cannot run."""
+
+
+class TileEngine(Protocol):
+    """What the tiler needs from a backend: run one (1, h, w, C) tile → (1, s·h, s·w, 3)."""
+
+    channels: int
+    scale: int
+    multiple: int
+
+    def run(self, tile: np.ndarray) -> np.ndarray: ...
+
+
+def _scale_for(channels: int) -> int:
+    if channels not in SCALE_FOR_CHANNELS:
+        raise RuntimeInputError(f"model takes {channels} input channels; expected 4 (Bayer) or 9 (X-Trans)")
+    return SCALE_FOR_CHANNELS[channels]
+
+
+class LiteRTEngine:
+    """A `.tflite` with the project's `enhance` signature on the LiteRT interpreter (XNNPACK).
+
+    One interpreter per tile shape (an LRU of `max_shapes`), each resized once with
+    `resize_tensor_input`: the tiler feeds one shape almost always, so tensors are allocated once.
+
+    Args:
+        model: path of a `.tflite` file or its bytes.
+        num_threads: XNNPACK threads.
+        multiple: tile sizes are rounded to this; 16 suits every preset (U-Net needs 16).
+    """
+
+    def __init__(self, model: str | os.PathLike | bytes, num_threads: int = 2, multiple: int = 16, max_shapes: int = 2):
+        from keras_lowlight.export import INPUT_NAME, OUTPUT_NAME, SIGNATURE_KEY, read_tflite
+
+        self.content = bytes(model) if isinstance(model, (bytes, bytearray)) else read_tflite(model)
+        self.num_threads = num_threads
+        self.multiple = int(multiple)
+        self.max_shapes = max_shapes
+        self.backend = "xnnpack"  # becomes "builtin" if XNNPACK refuses the graph
+        self._interpreters: OrderedDict[tuple[int, ...], tuple[Any, int, int]] = OrderedDict()
+        probe = self._new_interpreter()
+        signatures = probe.get_signature_list()
+        if SIGNATURE_KEY not in signatures:
+            raise RuntimeInputError(f"the .tflite has no `{SIGNATURE_KEY}` signature (has: {sorted(signatures)})")
+        runner = probe.get_signature_runner(SIGNATURE_KEY)
+        inputs, outputs = runner.get_input_details(), runner.get_output_details()
+        if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
+            raise RuntimeInputError(
+                f"the `{SIGNATURE_KEY}` signature must map {INPUT_NAME} → {OUTPUT_NAME}; "
+                f"it has {sorted(inputs)} → {sorted(outputs)}"
+            )
+        self._input_index = inputs[INPUT_NAME]["index"]
+        self._output_index = outputs[OUTPUT_NAME]["index"]
+        shape_signature = inputs[INPUT_NAME]["shape_signature"]
+        self.channels = int(shape_signature[-1])
+        self.scale = _scale_for(self.channels)
+
+    def _new_interpreter(self):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        resolver = OpResolverType.AUTO if self.backend == "xnnpack" else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        try:
+            return Interpreter(
+                model_content=self.content, num_threads=self.num_threads, experimental_op_resolver_type=resolver
+            )
+        except (ValueError, RuntimeError) as e:
+            raise RuntimeInputError(f"LiteRT cannot load the model: {str(e).strip().splitlines()[0]}") from None
+
+    def _allocated(self, shape: tuple[int, ...]):
+        interpreter = self._new_interpreter()
+        interpreter.resize_tensor_input(self._input_index, list(shape), strict=False)
+        interpreter.allocate_tensors()
+        return interpreter
+
+    def _interpreter_for(self, shape: tuple[int, ...]):
+        if shape in self._interpreters:
+            self._interpreters.move_to_end(shape)
+            return self._interpreters[shape]
+        try:
+            interpreter = self._allocated(shape)
+        except RuntimeError as e:
+            if self.backend != "xnnpack" or "XNNPACK" not in str(e):
+                raise RuntimeInputError(f"LiteRT cannot prepare a {shape} input: {str(e).strip()[:200]}") from None
+            # XNNPACK refuses some quantized graphs (e.g. an int8 conv whose calibrated output range
+            # collapsed to ~0: a dead ReLU channel group). Builtin kernels still run them, slower.
+            warnings.warn(f"XNNPACK refused this model ({str(e).strip()[:120]}); using builtin kernels")
+            self.backend = "builtin"
+            self._interpreters.clear()
+            interpreter = self._allocated(shape)
+        self._interpreters[shape] = interpreter
+        while len(self._interpreters) > self.max_shapes:
+            self._interpreters.popitem(last=False)
+        return interpreter
+
+    def run(self, tile: np.ndarray) -> np.ndarray:
+        interpreter = self._interpreter_for(tuple(tile.shape))
+        interpreter.set_tensor(self._input_index, np.ascontiguousarray(tile, dtype=np.float32))
+        interpreter.invoke()
+        return interpreter.get_tensor(self._output_index)
+
+
+class KerasEngine:
+    """A Keras 3 model (or a `.keras` path) as a tile backend — the float reference."""
+
+    def __init__(self, model: Any, multiple: int | None = None):
+        if isinstance(model, (str, os.PathLike)):
+            from keras_lowlight.export import load_keras_model
+
+            model = load_keras_model(model)
+        self.model = model
+        shape = model.inputs[0].shape
+        self.channels = int(shape[-1])
+        self.scale = _scale_for(self.channels)
+        if multiple is None:
+            from keras_lowlight.models import input_multiple
+
+            multiple = input_multiple(model)
+        self.multiple = int(multiple)
+        self._predict = None
+
+    def run(self, tile: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        if self._predict is None:
+            # One traced graph for all tiles of a shape; eager per-tile calls are ~2× slower.
+            self._predict = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+        return np.asarray(self._predict(tf.constant(tile, tf.float32)))
+
+
+def load_engine(path: str | os.PathLike, num_threads: int = 2, multiple: int | None = None) -> TileEngine:
+    """`.tflite` → LiteRTEngine, `.keras` → KerasEngine."""
+    path = Path(path)
+    if not path.exists():
+        raise RuntimeInputError(f"{path}: no such file")
+    if path.suffix == ".tflite":
+        return LiteRTEngine(path, num_threads=num_threads, multiple=multiple or 16)
+    if path.suffix == ".keras":
+        return KerasEngine(path, multiple=multiple)
+    raise RuntimeInputError(f"{path}: expected a .tflite or .keras model")
+
+
+# === Tiling ===
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def tile_plan(size: int, tile: int, overlap: int, multiple: int) -> tuple[int, int, int]:
+    """(tile, overlap, core) along one axis, aligned to `multiple`, shrunk for small frames.
+
+    Tile origins fall on multiples of `multiple` in frame coordinates (core and overlap are both
+    multiples), which keeps a pooling network's grid identical to untiled inference.
+    """
+    overlap = _round_up(max(0, int(overlap)), multiple)
+    tile = _round_up(max(1, int(tile)), multiple)
+    if tile <= 2 * overlap:
+        raise RuntimeInputError(
+            f"tile {tile} leaves no core with overlap {overlap} on each side (after aligning to {multiple}); "
+            f"use a tile > {2 * overlap}"
+        )
+    tile = min(tile, _round_up(size, multiple) + 2 * overlap)  # a small frame needs one small tile
+    return tile, overlap, tile - 2 * overlap
+
+
+def enhance_frame(
+    engine: TileEngine,
+    packed: np.ndarray,
+    tile: int = DEFAULT_TILE,
+    overlap: int = DEFAULT_OVERLAP,
+    progress: bool = False,
+) -> np.ndarray:
+    """Enhances a full packed frame (H, W, C) tile by tile → (s·H, s·W, 3) float32 (not clipped).
+
+    The frame is mirror-padded by `overlap` (and up to the tile grid), every tile has the same
+    shape (one interpreter allocation), and each tile contributes only its core.
+    """
+    packed = np.asarray(packed)
+    if packed.ndim == 4 and packed.shape[0] == 1:
+        packed = packed[0]
+    if packed.ndim != 3:
+        raise RuntimeInputError(f"expected a packed frame (H, W, C); got shape {packed.shape}")
+    h, w, c = packed.shape
+    if c != engine.channels:
+        raise RuntimeInputError(f"frame has {c} channels but the model takes {engine.channels}")
+    if h < 1 or w < 1:
+        raise RuntimeInputError(f"empty frame of shape {packed.shape}")
+    if not np.issubdtype(packed.dtype, np.floating):
+        raise RuntimeInputError(f"expected a float frame (normalised, amplified, clipped); got {packed.dtype}")
+    m, s = engine.multiple, engine.scale
+    tile_h, over_h, core_h = tile_plan(h, tile, overlap, m)
+    tile_w, over_w, core_w = tile_plan(w, tile, overlap, m)
+    rows, cols = math.ceil(h / core_h), math.ceil(w / core_w)
+    pad_bottom = rows * core_h - h + over_h
+    pad_right = cols * core_w - w + over_w
+    padded = np.pad(
+        packed.astype(np.float32, copy=False),
+        ((over_h, pad_bottom), (over_w, pad_right), (0, 0)),
+        mode="symmetric",
+    )
+    out = np.empty((h * s, w * s, 3), np.float32)
+    steps = [(r, q) for r in range(rows) for q in range(cols)]
+    if progress:
+        from tqdm import tqdm
+
+        steps = tqdm(steps, desc="tiles", unit="tile")
+    for r, q in steps:
+        y0, x0 = r * core_h, q * core_w  # tile origin in padded coords = core origin in frame coords
+        result = engine.run(padded[None, y0 : y0 + tile_h, x0 : x0 + tile_w])
+        if result.shape != (1, tile_h * s, tile_w * s, 3):
+            raise RuntimeInputError(
+                f"model returned {tuple(result.shape)} for a {tile_h}×{tile_w} tile; expected ×{s} and 3 channels"
+            )
+        ch, cw = min(core_h, h - y0), min(core_w, w - x0)
+        out[y0 * s : (y0 + ch) * s, x0 * s : (x0 + cw) * s] = result[
+            0, over_h * s : (over_h + ch) * s, over_w * s : (over_w + cw) * s
+        ]
+    return out
+
+
+def enhance_untiled(engine: TileEngine, packed: np.ndarray) -> np.ndarray:
+    """The whole frame in one call (reference for tests; memory grows with the frame)."""
+    packed = np.asarray(packed, np.float32)
+    return engine.run(packed[None])[0]
