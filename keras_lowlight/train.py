@@ -216,4 +216,8 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     )
     seconds = time.time() - start
     model.save(output / "last.keras")
+    # Cumulative over resumed segments, so a model card can state the run's real cost.
+    timing = output / "train_time.json"
+    previous = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
+    timing.write_text(json.dumps({"seconds": previous + seconds, "steps": int(model.optimizer.iterations)}))
     return TrainResult(model=model, history=history.history, output=output, seconds=seconds)
