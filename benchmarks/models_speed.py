@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-int8", action="store_true")
     parser.add_argument("--no-fixed", action="store_true", help="skip the any_size=False variants")
+    parser.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
     args = parser.parse_args()
 
     import numpy as np
@@ -55,8 +56,14 @@ def main() -> None:
     import tqdm
     from ai_edge_litert.interpreter import Interpreter
 
+    import keras
+
     from keras_lowlight import models
 
+    # Untrained weights, fixed: with some draws every hidden unit of an SE bottleneck is dead
+    # (zero after ReLU) on the calibration data, and XNNPACK then refuses the ~1e-8 int8 scale
+    # ("failed to prepare") — an artefact of random weights worth knowing about at export time.
+    keras.utils.set_random_seed(args.seed)
     variants = []
     for preset in args.presets:
         model = models.get(preset, cfa=args.cfa)

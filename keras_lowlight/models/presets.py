@@ -130,7 +130,7 @@ def describe(model) -> tuple[str, dict[str, Any]]:
             "in_channels": in_channels,
             "scale": int(out_name.block_size),
             "base_filters": int(conv1.filters),
-            "leaky_slope": float(model.get_layer("lrelu1_1").negative_slope),
+            "leaky_slope": float(getattr(model.get_layer("lrelu1_1"), "negative_slope", 0.0)),
             "any_size": any_size,
             "name": model.name,
         }
