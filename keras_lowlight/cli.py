@@ -42,11 +42,12 @@ def _add_info(sub: argparse._SubParsersAction) -> None:
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the whole story on the embedded synthetic default")
     p.add_argument("-o", "--output", default="demo_output", help="folder for pictures and tables")
+    p.add_argument("--steps", type=int, default=400, help="training steps of the short model.fit")
 
     def run(args: argparse.Namespace) -> int:
         from keras_lowlight.demo import run_demo
 
-        run_demo(args.output)
+        run_demo(args.output, steps=args.steps)
         return 0
 
     p.set_defaults(handler=run)
@@ -287,6 +288,24 @@ def _add_quantize_report(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+def _add_package(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("package", help="ship a training run: .keras + int8/float16 .tflite + measured MODEL_CARD.md")
+    p.add_argument("run", help="training run folder (holds best.keras, config.json, log.csv)")
+    p.add_argument("-o", "--output", required=True, help="e.g. saved_models/mobile_bayer")
+    p.add_argument("--dataset", default="sid/synthetic", help="dataset whose test split the card reports")
+    p.add_argument("--log", action="append", default=[], help="stdout log(s) of `lowlight train` (for wall time)")
+    p.add_argument("--command", default=None, help="the command that reproduces the run, for the card")
+
+    def run(args: argparse.Namespace) -> int:
+        from keras_lowlight.model_card import package
+
+        out = package(args.run, args.output, dataset=args.dataset, logs=args.log, command=args.command)
+        print((out / "MODEL_CARD.md").read_text())
+        return 0
+
+    p.set_defaults(handler=run)
+
+
 # Order is the order `lowlight --help` lists them in.
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo,
@@ -298,6 +317,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_convert,
     _add_qat,
     _add_quantize_report,
+    _add_package,
 ]
 
 

@@ -101,23 +101,13 @@ def resolve_model_path(model: str | None, cfa: str, backend: str) -> Path:
 
 
 def load_predictor(path: Path, tile: int | None, threads: int = 2) -> LoadedModel:
-    """A tiled predictor for a `.keras` or `.tflite` file."""
+    """A tiled predictor (`keras_lowlight.runtime`) for a `.keras` or `.tflite` file."""
     from keras_lowlight import runtime
 
-    if path.suffix == ".keras":
-        from keras_lowlight.evaluate import load_model
-
-        model = load_model(path)
-        channels = int(model.inputs[0].shape[-1])
-        predictor = runtime.KerasTiledPredictor(model, tile=tile) if tile else runtime.KerasTiledPredictor(model)
-    elif path.suffix == ".tflite":
-        predictor = runtime.LiteRTPredictor(path, num_threads=threads, tile=tile) if tile else \
-            runtime.LiteRTPredictor(path, num_threads=threads)
-        channels = predictor.channels
-    else:
-        raise ModelError(f"{path}: not a .keras or .tflite model")
-    cfa = "bayer" if channels == 4 else "xtrans" if channels == 9 else "unknown"
-    return LoadedModel(path.name, cfa, channels, predictor)
+    engine = runtime.load_engine(path, num_threads=threads)
+    kwargs = {"tile": tile} if tile else {}
+    cfa = {4: "bayer", 9: "xtrans"}.get(engine.channels, "unknown")
+    return LoadedModel(path.name, cfa, engine.channels, lambda packed: runtime.enhance_frame(engine, packed, **kwargs))
 
 
 def write_outputs(srgb: np.ndarray, out_dir: Path, stem: str, fmt: str = "png") -> list[Path]:

@@ -83,40 +83,20 @@ def ssim_np(target: np.ndarray, output: np.ndarray) -> float:
     return float(tf.image.ssim(tf.constant(target), tf.constant(np.clip(output, 0, 1)), max_val=1.0))
 
 
-def keras_predictor(model) -> Callable[[np.ndarray], np.ndarray]:
-    """Full-frame Keras inference through the shared tiler (pads to the model's input multiple)."""
+def keras_predictor(model, tile: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """Full-frame Keras inference through the shared tiler (`keras_lowlight.runtime`)."""
     from keras_lowlight import runtime
 
-    return runtime.KerasTiledPredictor(model) if hasattr(runtime, "KerasTiledPredictor") else _pad_predictor(model)
-
-
-def _pad_predictor(model) -> Callable[[np.ndarray], np.ndarray]:
-    multiple = 16
-
-    def predict(packed: np.ndarray) -> np.ndarray:
-        h, w = packed.shape[:2]
-        ph, pw = -h % multiple, -w % multiple
-        x = np.pad(packed, ((0, ph), (0, pw), (0, 0)), mode="reflect")
-        y = np.asarray(model(x[None], training=False))[0]
-        s = y.shape[0] // x.shape[0]
-        return y[: h * s, : w * s]
-
-    return predict
+    engine = runtime.KerasEngine(model)
+    kwargs = {"tile": tile} if tile else {}
+    return lambda packed: runtime.enhance_frame(engine, packed, **kwargs)
 
 
 def load_model(path: str | os.PathLike):
-    """Loads a `.keras` model in Keras's default safe mode, with a one-line error if it cannot."""
-    import keras
+    """Loads a `.keras` model (default safe mode, inference only) or raises a one-line error."""
+    from keras_lowlight.export import load_keras_model
 
-    import keras_lowlight.models  # noqa: F401  (registers the custom layers)
-
-    path = Path(path)
-    if not path.exists():
-        raise LowlightError(f"{path}: no such model file")
-    try:
-        return keras.saving.load_model(path)
-    except Exception as e:  # keras raises many types for a bad file
-        raise LowlightError(f"{path}: not a loadable Keras model ({type(e).__name__})") from None
+    return load_keras_model(path)
 
 
 def _preview(image: np.ndarray, width: int) -> np.ndarray:

@@ -63,7 +63,8 @@ def load_keras_model(path: str | os.PathLike) -> Any:
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as e:  # zip/JSON/unknown-layer errors all mean "not a usable model"
-        raise ExportError(f"{path}: not a loadable Keras model ({type(e).__name__}: {e})") from None
+        first_line = (str(e).strip().splitlines() or [""])[0][:200]
+        raise ExportError(f"{path}: not a loadable Keras model ({type(e).__name__}: {first_line})") from None
 
 
 def read_tflite(path: str | os.PathLike) -> bytes:

@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from keras_lowlight import data as data_lib
 from keras_lowlight import metrics
+from keras_lowlight.schedules import StepDecay
 from keras_lowlight.errors import LowlightError
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -34,33 +35,6 @@ STRATEGIES = ("default", "mirrored", "multi-worker")
 
 class TrainingError(LowlightError):
     """Bad training arguments or an unusable output folder."""
-
-
-@keras.saving.register_keras_serializable(package="keras_lowlight")
-class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """lr = initial · factor^floor(step / decay_steps) — the paper's ÷10 every 2000 epochs.
-
-    A schedule over optimizer steps (not a callback) so that it is saved with the optimizer and
-    a resumed run continues at the right rate.
-    """
-
-    def __init__(self, initial_learning_rate: float, decay_steps: int, factor: float = 0.1):
-        if decay_steps <= 0:
-            raise ValueError(f"decay_steps must be positive, got {decay_steps}")
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = int(decay_steps)
-        self.factor = float(factor)
-
-    def __call__(self, step):
-        exponent = tf.floor(tf.cast(step, tf.float32) / float(self.decay_steps))
-        return self.initial_learning_rate * tf.pow(self.factor, exponent)
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "factor": self.factor,
-        }
 
 
 def compile_model(model: keras.Model, learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-4):
@@ -242,4 +216,8 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     )
     seconds = time.time() - start
     model.save(output / "last.keras")
+    # Cumulative over resumed segments, so a model card can state the run's real cost.
+    timing = output / "train_time.json"
+    previous = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
+    timing.write_text(json.dumps({"seconds": previous + seconds, "steps": int(model.optimizer.iterations)}))
     return TrainResult(model=model, history=history.history, output=output, seconds=seconds)

@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from keras_lowlight import train as train_lib
+from keras_lowlight.schedules import StepDecay
 from scenes import make_scenes
 
 
@@ -22,7 +23,7 @@ def tiny_model() -> keras.Model:
 
 
 def test_step_decay_schedule():
-    s = train_lib.StepDecay(1e-4, decay_steps=10)
+    s = StepDecay(1e-4, decay_steps=10)
     assert float(s(0)) == pytest.approx(1e-4)
     assert float(s(9)) == pytest.approx(1e-4)
     assert float(s(10)) == pytest.approx(1e-5)
@@ -117,3 +118,19 @@ def test_mirrored_strategy_fit(tmp_path):
                              verbose=0)
     assert np.isfinite(result.history["loss"][0])
     assert isinstance(result.model.distribute_strategy, tf.distribute.MirroredStrategy)
+
+
+def test_saved_preset_loads_in_a_fresh_process(tmp_path):
+    """A `.keras` file must load where no model was built first (custom layers registered on import)."""
+    import subprocess
+    import sys
+
+    from keras_lowlight import models
+
+    model = models.get("tiny_mobile", cfa="bayer")
+    train_lib.compile_model(model, StepDecay(1e-3, 10))  # the compile config references our classes too
+    model.save(tmp_path / "m.keras")
+    code = ("import keras, keras_lowlight.models; "
+            f"m = keras.saving.load_model({str(tmp_path / 'm.keras')!r}); print(m.name)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]

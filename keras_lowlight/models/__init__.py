@@ -9,6 +9,11 @@ output `srgb` (N, s·H, s·W, 3).
 
 from __future__ import annotations
 
+# Registers everything a saved `.keras` file may reference (layers, and the metrics and schedule of
+# its compile config), so it loads in a fresh process before any model is built.
+from keras_lowlight import metrics as _metrics  # noqa: F401
+from keras_lowlight import schedules as _schedules  # noqa: F401
+from keras_lowlight.models import layers  # noqa: F401
 from keras_lowlight.models.macs import count_macs, macs_per_output_megapixel
 from keras_lowlight.models.mobile import mobile_resnet_se
 from keras_lowlight.models.presets import (
