@@ -167,6 +167,11 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
             print(f"lowlight: {len(report.failed)} of {len(report.failed) + len(report.written)} files failed",
                   file=sys.stderr)
             return 1
+        return 0
+
+    p.set_defaults(handler=run)
+
+
 def _add_models(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list the model presets: parameters and MACs per output megapixel")
     p.add_argument("presets", nargs="*", help="presets to list (default: all)")

@@ -78,9 +78,14 @@ def package(
     model = export.load_keras_model(out / "model.keras")
 
     crops = list(data.representative_crops(dataset, "train", count=calibration_crops, crop=64, cfa=config["cfa"]))
+    # Without the pad/crop size adapters: static shapes inside, so XNNPACK runs the whole graph;
+    # callers pad H, W to `models.input_multiple` (the tiler does, on a multiple of 16).
     files = {
-        "int8": export.write_atomically(out / "model_int8.tflite", export.convert(model, "int8", representative=crops)),
-        "float16": export.write_atomically(out / "model_float16.tflite", export.convert(model, "float16")),
+        mode: export.write_atomically(
+            out / f"model_{mode}.tflite",
+            export.convert(model, mode, representative=crops if mode == "int8" else None, size_adapters=False),
+        )
+        for mode in ("int8", "float16")
     }
 
     results = {"keras float32": evaluate(model, dataset=dataset, output=out / "evaluation", progress=False)}

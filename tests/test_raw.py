@@ -202,3 +202,13 @@ def test_real_canon_dng_levels_come_from_the_file(canon_dng):
     assert packed.shape == (578, 867, 4) and 0 <= packed.min() and packed.max() <= 1
     # A colour chart under light: every channel carries signal above black.
     assert (packed.reshape(-1, 4).mean(0) > 0.01).all()
+
+
+def test_every_subcommand_has_a_handler():
+    from keras_lowlight.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+    assert len(sub.choices) >= 10
+    for name, subparser in sub.choices.items():
+        assert callable(subparser._defaults.get("handler")), name

@@ -1,0 +1,124 @@
+"""`lowlight enhance` end to end on genuine DNG files, with both backends and bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_lowlight import enhance as enhance_lib
+from keras_lowlight.dng import write_dng
+from keras_lowlight.packing import XTRANS_REFERENCE
+from keras_lowlight.raw import read_raw
+
+
+def _dark_mosaic(shape, black=512, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.clip(black + rng.poisson(30, shape) + rng.normal(0, 3, shape), 0, 16383).astype(np.uint16)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    """Tiny untrained Bayer and X-Trans models as .keras and float32 .tflite (converted in a
+    subprocess: TFLite conversion leaks memory in TF 2.21)."""
+    from keras_lowlight import models
+
+    folder = tmp_path_factory.mktemp("models")
+    paths = {}
+    for cfa in ("bayer", "xtrans"):
+        keras_path = folder / f"tiny_{cfa}.keras"
+        models.get("tiny_mobile", cfa=cfa).save(keras_path)
+        tflite_path = folder / f"tiny_{cfa}.tflite"
+        out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "convert", str(keras_path), "-o",
+                              str(tflite_path), "--mode", "float32"], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr[-2000:]
+        paths[cfa] = {"keras": keras_path, "tflite": tflite_path}
+    return paths
+
+
+@pytest.mark.parametrize("backend", ["keras", "tflite"])
+def test_bayer_and_xtrans_outputs_have_the_right_size(tmp_path, tiny_models, backend):
+    bayer = write_dng(tmp_path / "00001_00_0.1s.ARW", _dark_mosaic((100, 134)), "GRBG", exposure_time=0.1)
+    xtrans = write_dng(tmp_path / "00002_00_0.1s.RAF", _dark_mosaic((96, 120), black=1024), XTRANS_REFERENCE,
+                       black_level=1024, make="Fujifilm", model="X-T2", exposure_time=0.1)
+    for path, cfa, (h, w) in ((bayer, "bayer", (100, 134)), (xtrans, "xtrans", (96, 120))):
+        report = enhance_lib.enhance([path], tmp_path / "out", model=str(tiny_models[cfa][backend]),
+                                     backend=backend, progress=False)
+        assert not report.failed, report.failed
+        png16, png8 = report.written[str(path)]
+        from PIL import Image
+
+        with Image.open(png8) as im:
+            assert im.size == (w, h) and im.mode == "RGB"
+        import tensorflow as tf
+
+        decoded = tf.io.decode_png(png16.read_bytes(), dtype=tf.uint16).numpy()
+        assert decoded.shape == (h, w, 3) and decoded.dtype == np.uint16
+
+
+def test_folder_batch_skips_corrupt_files_and_reports_them(tmp_path, tiny_models):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(2):
+        write_dng(folder / f"0000{i}_00_0.04s.ARW", _dark_mosaic((64, 96), seed=i), "RGGB", exposure_time=0.04)
+    (folder / "00009_00_0.04s.ARW").write_bytes(b"\x00" * 100)  # corrupt
+    (folder / "notes.txt").write_text("ignored: not a RAW extension")
+    out = subprocess.run(
+        [sys.executable, "-m", "keras_lowlight.cli", "enhance", str(folder), "-o", str(tmp_path / "out"),
+         "--model", str(tiny_models["bayer"]["tflite"]), "--backend", "tflite"],
+        capture_output=True, text=True,
+    )
+    assert out.returncode == 1
+    errors = [line for line in out.stderr.splitlines() if line.startswith("lowlight: error:")]
+    assert len(errors) == 1 and "00009_00_0.04s.ARW" in errors[0]
+    assert "Traceback" not in out.stderr
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["00000_00_0.04s.png", "00000_00_0.04s_16bit.png", "00001_00_0.04s.png",
+                       "00001_00_0.04s_16bit.png"]
+
+
+def test_cfa_mismatch_and_bad_arguments_are_one_line_errors(tmp_path, tiny_models):
+    xtrans = write_dng(tmp_path / "x.RAF", _dark_mosaic((60, 60), black=1024), XTRANS_REFERENCE, black_level=1024)
+    report = enhance_lib.enhance([xtrans], tmp_path / "o", model=str(tiny_models["bayer"]["keras"]), progress=False)
+    assert "expects 4-channel bayer" in report.failed[str(xtrans)]
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "enhance", *args],
+                              capture_output=True, text=True)
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for args, message in (
+        ([str(xtrans), "-o", str(tmp_path / "o"), "--model", str(tmp_path / "missing.keras")], "model not found"),
+        ([str(xtrans), "-o", str(blocker / "sub"), "--model", str(tiny_models["xtrans"]["keras"])], "cannot write"),
+        ([str(tmp_path / "nothing-here"), "-o", str(tmp_path / "o")], "no such file"),
+    ):
+        out = cli(*args)
+        assert out.returncode != 0 and message in out.stderr, (args, out.stderr[-500:])
+        assert "Traceback" not in out.stderr
+
+
+def test_ratio_rules(write_raw):
+    path, _ = write_raw("00001_00_0.04s.ARW")
+    image = read_raw(path)
+    assert enhance_lib.amplification_ratio(image) == pytest.approx(250)
+    assert enhance_lib.amplification_ratio(image, target_exposure=30) == pytest.approx(300)  # capped
+    assert enhance_lib.amplification_ratio(image, ratio=50) == 50
+    image.exposure_time = None
+    assert enhance_lib.amplification_ratio(image) == enhance_lib.DEFAULT_RATIO
+
+
+def test_outputs_are_written_atomically(tmp_path, monkeypatch):
+    """A crash while encoding leaves no partial file behind."""
+    from keras_lowlight import evaluate
+
+    def boom(f):
+        f.write(b"partial")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        evaluate.write_atomically(tmp_path / "x.png", boom)
+    assert list(tmp_path.iterdir()) == []
