@@ -23,25 +23,27 @@ def _step(n: int, text: str) -> None:
     print(f"\n[{n}/5] {text}", flush=True)
 
 
-def write_sample_raw(output_dir: Path) -> Path:
-    """A synthetic test-split short exposure written back as a genuine DNG (SID file name)."""
+def write_sample_raw(output_dir: Path) -> tuple[Path, np.ndarray]:
+    """A synthetic test-split short exposure written back as a genuine DNG (SID file name),
+    and its long-exposure ground truth (float sRGB) for the picture."""
     from keras_lowlight import data
     from keras_lowlight.dng import write_dng
 
-    scenes = data.load_scenes("sid/synthetic", "test")
-    scene = next(scenes.as_numpy_iterator())
+    scenes = list(data.load_scenes("sid/synthetic", "test").as_numpy_iterator())
+    scene = max(scenes, key=lambda s: s["long_srgb"].mean())  # the best-lit test scene
     short = scene["short"]
-    i = int(np.argmax(short["ratio"]))  # the darkest frame
-    name = short["file"][i].decode()
-    return write_dng(
-        output_dir / name, short["raw"][i], scene["cfa_pattern"].decode(),
+    i = int(np.argsort(short["ratio"])[len(short["ratio"]) // 2])  # its middle ratio (×250)
+    path = write_dng(
+        output_dir / short["file"][i].decode(), short["raw"][i], scene["cfa_pattern"].decode(),
         black_level=tuple(float(b) for b in scene["black_levels"]), white_level=int(scene["white_level"]),
         exposure_time=float(short["exposure"][i]), iso=int(short["iso"][i]),
     )
+    return path, scene["long_srgb"].astype(np.float32) / 65535.0
 
 
-def before_after(raw_path: Path, enhanced: np.ndarray, ratio: float, out_path: Path) -> Path:
-    """Side by side: the short exposure amplified with a plain ISP, and the model's output."""
+def before_after(raw_path: Path, enhanced: np.ndarray, truth: np.ndarray, ratio: float, out_path: Path) -> Path:
+    """Side by side: the short exposure amplified with a plain ISP, the model's output, and the
+    long exposure of the same scene."""
     from keras_lowlight.evaluate import contact_sheet
     from keras_lowlight.preview import simple_render
     from keras_lowlight.raw import read_raw
@@ -49,8 +51,9 @@ def before_after(raw_path: Path, enhanced: np.ndarray, ratio: float, out_path: P
     image = read_raw(raw_path)
     before = simple_render(image, ratio)
     h, w = enhanced.shape[:2]
-    return contact_sheet([(f"{raw_path.name}  x{ratio:g}", [before[:h, :w], enhanced])], out_path,
-                         columns=("before: amplified + plain ISP", "after: lowlight enhance"), width=400)
+    return contact_sheet([(f"{raw_path.name}  x{ratio:g}", [before[:h, :w], enhanced, truth[:h, :w]])], out_path,
+                         columns=("before: amplified + plain ISP", "after: lowlight enhance",
+                                  "long exposure (reference)"), width=360)
 
 
 def run_demo(output_dir: str | Path = "demo_output", steps: int = 400) -> dict[str, Path]:
@@ -90,14 +93,14 @@ def run_demo(output_dir: str | Path = "demo_output", steps: int = 400) -> dict[s
     written["int8 model"] = tflite_path
 
     _step(5, "enhancing a synthetic RAW file (DNG) with the shipped int8 model …")
-    raw_path = write_sample_raw(out)
+    raw_path, truth = write_sample_raw(out)
     model_path = resolve_model_path(None, "bayer", "tflite")
     enhanced_dir = out / "enhanced"
     result_files = enhance([raw_path], enhanced_dir, model=str(model_path), backend="tflite", progress=False)
     png8 = result_files.written[str(raw_path)][-1]
     enhanced = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(png8), np.float32) / 255.0
     ratio = amplification_ratio(read_raw(raw_path))
-    written["before/after picture"] = before_after(raw_path, enhanced, ratio, out / "before_after.png")
+    written["before/after picture"] = before_after(raw_path, enhanced, truth, ratio, out / "before_after.png")
     written["enhanced 16-bit PNG"] = result_files.written[str(raw_path)][0]
 
     print(f"\nDone in {time.time() - start:.0f} s. Look at:")

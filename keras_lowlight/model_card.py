@@ -73,9 +73,9 @@ def package(
     config = json.loads((run_dir / "config.json").read_text())
     rows = list(csv.DictReader(open(run_dir / "log.csv")))
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(best, out / "model.keras")
     shutil.copyfile(run_dir / "config.json", out / "training_config.json")
-    model = export.load_keras_model(out / "model.keras")
+    model = export.load_keras_model(best)
+    model.save(out / "model.keras")  # loaded without compile: ships the weights, not Adam's moments
 
     crops = list(data.representative_crops(dataset, "train", count=calibration_crops, crop=64, cfa=config["cfa"]))
     # Without the pad/crop size adapters: static shapes inside, so XNNPACK runs the whole graph;

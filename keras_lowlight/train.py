@@ -19,10 +19,12 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_lowlight import data as data_lib
@@ -172,13 +174,15 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
         shuffle_buffer=cfg.shuffle_buffer, crops_per_pair=cfg.crops_per_pair,
     )
     steps_per_epoch = cfg.steps_per_epoch or max(1, _count_pairs(scenes) * cfg.crops_per_pair // cfg.batch)
-    val_ds = None
+    val_ds, validation_steps = None, cfg.validation_steps
     if cfg.validation_split or val_scenes is not None:
         val_batch = cfg.batch if cfg.validation_crop else 1
+        val_scene_ds = scenes_of(cfg.validation_split, val_scenes, shuffle=False)
         val_ds = data_lib.make_dataset(
-            scenes=scenes_of(cfg.validation_split, val_scenes, shuffle=False), cfa=cfa_kind,
-            crop=cfg.validation_crop, batch=val_batch, training=False,
+            scenes=val_scene_ds, cfa=cfa_kind, crop=cfg.validation_crop, batch=val_batch, training=False,
         )
+        # Tell Keras the exact size of the (finite) validation set instead of letting it run dry.
+        validation_steps = validation_steps or -(-_count_pairs(val_scene_ds) // val_batch)
 
     with strategy.scope():
         if isinstance(preset, str):
@@ -205,12 +209,13 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
         *(callbacks or []),
     ]
     start = time.time()
+    warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # tf.data shuffles already
     history = model.fit(
         train_ds,
         epochs=cfg.epochs,
         steps_per_epoch=steps_per_epoch,
         validation_data=val_ds,
-        validation_steps=cfg.validation_steps,
+        validation_steps=validation_steps,
         callbacks=all_callbacks,
         verbose=verbose,
     )
@@ -219,5 +224,5 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     # Cumulative over resumed segments, so a model card can state the run's real cost.
     timing = output / "train_time.json"
     previous = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
-    timing.write_text(json.dumps({"seconds": previous + seconds, "steps": int(model.optimizer.iterations)}))
+    timing.write_text(json.dumps({"seconds": previous + seconds, "steps": int(np.asarray(model.optimizer.iterations.numpy()))}))
     return TrainResult(model=model, history=history.history, output=output, seconds=seconds)
