@@ -80,26 +80,11 @@ def quantize_configs() -> dict[str, type]:
         def get_config(self):
             return {}
 
-    class OutputQuantizeConfig(qk.QuantizeConfig):
+    class OutputQuantizeConfig(NoOpQuantizeConfig):
         """A weightless arithmetic layer (SE's Multiply, residual ×scale): learn its output range."""
-
-        def get_weights_and_quantizers(self, layer):
-            return []
-
-        def get_activations_and_quantizers(self, layer):
-            return []
-
-        def set_quantize_weights(self, layer, quantize_weights):
-            pass
-
-        def set_quantize_activations(self, layer, quantize_activations):
-            pass
 
         def get_output_quantizers(self, layer):
             return [MovingAverageQuantizer(num_bits=8, per_axis=False, symmetric=False, narrow_range=False)]
-
-        def get_config(self):
-            return {}
 
     _CONFIG_CLASSES.update(NoOpQuantizeConfig=NoOpQuantizeConfig, OutputQuantizeConfig=OutputQuantizeConfig)
     return _CONFIG_CLASSES
