@@ -311,6 +311,20 @@ def _add_package(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+def _add_serve_web(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve-web", help="serve the LiteRT.js web client and the shipped models locally")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+
+    def run(args: argparse.Namespace) -> int:
+        from keras_lowlight.serve_web import main as serve
+
+        serve(args.host, args.port)
+        return 0
+
+    p.set_defaults(handler=run)
+
+
 # Order is the order `lowlight --help` lists them in.
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo,
@@ -323,6 +337,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_qat,
     _add_quantize_report,
     _add_package,
+    _add_serve_web,
 ]
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from keras_lowlight import packing
 from keras_lowlight.data import MAX_RATIO
 from keras_lowlight.errors import LowlightError, RawReadError
-from keras_lowlight.evaluate import write_atomically
+from keras_lowlight.files import write_atomically
 from keras_lowlight.raw import RawImage, read_raw
 
 RAW_EXTENSIONS = {".arw", ".raf", ".dng", ".nef", ".cr2", ".cr3", ".orf", ".rw2", ".pef", ".srw", ".nrw", ".3fr"}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import numpy as np
 
 from keras_lowlight import data as data_lib
 from keras_lowlight.errors import LowlightError
+from keras_lowlight.files import write_atomically
 
 RATIO_BUCKETS = (100, 250, 300)
 
@@ -129,19 +129,6 @@ def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], path: Path, columns:
         y += h
     write_atomically(path, lambda f: sheet.save(f, format="PNG"))
     return path
-
-
-def write_atomically(path: Path, write: Callable) -> None:
-    """Writes through a temp file in the same folder, then renames: never a half-written file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def evaluate(

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_lowlight.files import write_atomically
 from keras_lowlight.errors import LowlightError
 
 MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
@@ -365,25 +366,6 @@ def describe_tflite(model: bytes | str | os.PathLike) -> dict[str, Any]:
 
 
 # === Files ===
-
-
-def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
-    """Writes `data` to a temp file beside `path`, then renames: never a half-written model."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a model file is as readable as any
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def convert_file(

@@ -96,6 +96,10 @@ def package(
             predictor=lambda packed, engine=engine: enhance_frame(engine, packed),
         )
     summary = {name: report.summary()["overall"] for name, report in results.items()}
+    _picture(out, files["int8"])
+    from keras_lowlight import contract
+
+    contract.write_contract(sorted(out.parent.glob("*/*.tflite")))
     seconds = training_seconds(run_dir, [Path(p) for p in logs or []])
     metrics = {
         "dataset": dataset,
@@ -111,6 +115,27 @@ def package(
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "MODEL_CARD.md").write_text(render_card(out.name, config, metrics, command, results["keras float32"]))
     return out
+
+
+def _picture(out: Path, tflite: Path) -> Path:
+    """before / after / reference on a synthetic test frame, enhanced by the shipped int8 file."""
+    import tempfile
+
+    import numpy as np
+
+    from keras_lowlight.demo import before_after, write_sample_raw
+    from keras_lowlight.enhance import amplification_ratio, enhance
+    from keras_lowlight.raw import read_raw
+
+    with tempfile.TemporaryDirectory() as tmp:
+        raw_path, truth = write_sample_raw(Path(tmp))
+        report = enhance([raw_path], Path(tmp) / "out", model=str(tflite), backend="tflite", progress=False)
+        import tensorflow as tf
+
+        png16 = report.written[str(raw_path)][0]
+        enhanced = tf.io.decode_png(png16.read_bytes(), dtype=tf.uint16).numpy().astype(np.float32) / 65535.0
+        ratio = amplification_ratio(read_raw(raw_path))
+        return before_after(raw_path, enhanced, truth, ratio, out / "before_after.png")
 
 
 def render_card(name: str, config: dict, metrics: dict, command: str | None, report) -> str:
@@ -165,7 +190,8 @@ def render_card(name: str, config: dict, metrics: dict, command: str | None, rep
         report.table(),
         "",
         "Contact sheet (amplified input with oracle colour | model | ground truth): "
-        "`evaluation/contact_sheet.png`.",
+        "`evaluation/contact_sheet.png`; `before_after.png`: a synthetic test frame through "
+        "`lowlight enhance --backend tflite` with `model_int8.tflite`.",
         "",
         "## Limits",
         "",

@@ -113,12 +113,12 @@ def test_ratio_rules(write_raw):
 
 def test_outputs_are_written_atomically(tmp_path, monkeypatch):
     """A crash while encoding leaves no partial file behind."""
-    from keras_lowlight import evaluate
+    from keras_lowlight.files import write_atomically
 
     def boom(f):
         f.write(b"partial")
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        evaluate.write_atomically(tmp_path / "x.png", boom)
+        write_atomically(tmp_path / "x.png", boom)
     assert list(tmp_path.iterdir()) == []

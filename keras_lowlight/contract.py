@@ -1,0 +1,107 @@
+"""The model contract: what a phone (web or Android) must do around a shipped `.tflite`.
+
+`mobile/MODEL_CONTRACT.json` is read by the LiteRT.js client and the Android sample instead of
+hard-coded settings. Its `preprocessing` block restates, for implementers in other languages,
+what `keras_lowlight.raw` / `packing` / `enhance` do; its `models` entries describe each shipped
+file and are checked against the file itself (`check_model`), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from keras_lowlight.data import MAX_RATIO
+from keras_lowlight.enhance import DEFAULT_RATIO, DEFAULT_TARGET_EXPOSURE
+
+REPO = Path(__file__).resolve().parent.parent
+CONTRACT_PATH = REPO / "mobile" / "MODEL_CONTRACT.json"
+TILE = {"multiple": 16, "size": 256, "overlap": 32}
+
+PREPROCESSING = {
+    "bayer_channel_order": ["R", "G1", "B", "G2"],
+    "bayer_channels": "packed pixel (y, x) takes the 2x2 CFA cell at mosaic rows 2y..2y+1, columns "
+                      "2x..2x+1 (odd sizes cropped); R and B from their sites, G1 = the green on R's row, "
+                      "G2 = the green on B's row, whatever the sensor order (RGGB, BGGR, GRBG, GBRG)",
+    "xtrans_channels": "9 channels at 1/3 resolution exactly as SID's train_Fuji.py pack_raw "
+                       "(keras_lowlight/packing.py)",
+    "normalisation": "(x - black[site]) / (white - black[site]), clipped to [0, 1]; black per CFA site "
+                     "and white level read from the file",
+    "ratio": {"default_target_exposure_s": DEFAULT_TARGET_EXPOSURE, "rule": "target / exposure time, at least 1",
+              "default": DEFAULT_RATIO, "max": MAX_RATIO},
+    "amplified": "normalised × min(ratio, max), clipped to [0, 1]",
+    "output": "clip to [0, 1]; sRGB (BT.709 curve, as LibRaw's postprocess), H×scale by W×scale",
+    "tiling": "mirror-pad (numpy 'symmetric') by the overlap, fixed-size tiles whose origins are "
+              "multiples of `multiple`, keep each tile's core (keras_lowlight/runtime.py enhance_frame)",
+}
+
+
+def describe_model_io(tflite_path: str | Path) -> dict:
+    """Signature, names, dtypes, shapes, quantization and scale, read from the `.tflite` itself."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from keras_lowlight.export import INPUT_NAME, OUTPUT_NAME, SIGNATURE_KEY
+
+    interpreter = Interpreter(model_path=str(tflite_path))
+    signatures = interpreter.get_signature_list()
+    runner = interpreter.get_signature_runner(SIGNATURE_KEY) if SIGNATURE_KEY in signatures else None
+    if runner is None:
+        return {"signatures": sorted(signatures)}
+    inputs, outputs = runner.get_input_details(), runner.get_output_details()
+    x, y = inputs[INPUT_NAME], outputs[OUTPUT_NAME]
+    channels = int(x["shape_signature"][-1])
+    tensor_types = {d["dtype"].__name__ for d in interpreter.get_tensor_details()}
+    quantization = "int8" if "int8" in tensor_types else "float16" if "float16" in tensor_types else "float32"
+    # Scale: run one small tile through a fresh interpreter.
+    size = TILE["multiple"]
+    probe = Interpreter(model_path=str(tflite_path))
+    probe.resize_tensor_input(x["index"], [1, size, size, channels], strict=False)
+    probe.allocate_tensors()
+    probe.set_tensor(x["index"], np.zeros((1, size, size, channels), np.float32))
+    probe.invoke()
+    out_shape = probe.get_tensor(y["index"]).shape
+    return {
+        "signature": SIGNATURE_KEY,
+        "input": {"name": INPUT_NAME, "layout": "NHWC", "dtype": x["dtype"].__name__, "channels": channels,
+                  "shape": [int(v) for v in x["shape_signature"]]},
+        "output": {"name": OUTPUT_NAME, "dtype": y["dtype"].__name__, "channels": int(out_shape[-1]),
+                   "range": [0.0, 1.0], "clip": True},
+        "scale": int(out_shape[1] // size),
+        "quantization": quantization,
+    }
+
+
+def entry_for(tflite_path: str | Path) -> dict:
+    """A contract entry for a shipped file (path relative to the repository root)."""
+    info = describe_model_io(tflite_path)
+    cfa = {4: "bayer", 9: "xtrans"}.get(info["input"]["channels"], "unknown")
+    return {"file": Path(tflite_path).resolve().relative_to(REPO).as_posix(), "cfa": cfa, **info, "tile": TILE}
+
+
+def load_contract(path: Path = CONTRACT_PATH) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def write_contract(tflite_paths: list[Path], path: Path = CONTRACT_PATH) -> dict:
+    contract = {
+        "format": "keras-lowlight model contract, version 1",
+        "preprocessing": PREPROCESSING,
+        "models": [entry_for(p) for p in sorted(tflite_paths)],
+    }
+    Path(path).write_text(json.dumps(contract, indent=2) + "\n")
+    return contract
+
+
+def check_model(entry: dict, tflite_path: str | Path) -> list[str]:
+    """Mismatches between a contract entry and the file it describes (empty when they agree)."""
+    actual = describe_model_io(tflite_path)
+    problems = []
+    for key in ("signature", "input", "output", "scale", "quantization"):
+        if entry.get(key) != actual.get(key):
+            problems.append(f"{key}: contract says {entry.get(key)!r}, file has {actual.get(key)!r}")
+    tile = entry.get("tile", {})
+    if tile.get("multiple", 0) % 2 or tile.get("size", 0) <= 2 * tile.get("overlap", 0):
+        problems.append(f"tile advice {tile} is unusable")
+    return problems
