@@ -8,7 +8,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-web venv clean
+.PHONY: demo test test-web web-deps venv clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -24,6 +24,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The LiteRT.js client's browser test: Debian's chromium + mobile/web's npm packages.
+web-deps:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	cd mobile/web && npm ci --no-audit --no-fund --loglevel=error
+
+test-web: $(STAMP) web-deps
+	$(PY) -m pytest -q -m web tests/test_web_client.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

@@ -54,8 +54,9 @@ def describe_model_io(tflite_path: str | Path) -> dict:
     channels = int(x["shape_signature"][-1])
     tensor_types = {d["dtype"].__name__ for d in interpreter.get_tensor_details()}
     quantization = "int8" if "int8" in tensor_types else "float16" if "float16" in tensor_types else "float32"
-    # Scale: run one small tile through a fresh interpreter.
-    size = TILE["multiple"]
+    # Scale: run one tile through a fresh interpreter (the static size, or a small dynamic one).
+    static = int(x["shape_signature"][1])
+    size = static if static > 0 else TILE["multiple"]
     probe = Interpreter(model_path=str(tflite_path))
     probe.resize_tensor_input(x["index"], [1, size, size, channels], strict=False)
     probe.allocate_tensors()
@@ -77,7 +78,9 @@ def entry_for(tflite_path: str | Path) -> dict:
     """A contract entry for a shipped file (path relative to the repository root)."""
     info = describe_model_io(tflite_path)
     cfa = {4: "bayer", 9: "xtrans"}.get(info["input"]["channels"], "unknown")
-    return {"file": Path(tflite_path).resolve().relative_to(REPO).as_posix(), "cfa": cfa, **info, "tile": TILE}
+    static = info["input"]["shape"][1]
+    tile = {**TILE, "size": static, "fixed": True} if static > 0 else {**TILE, "fixed": False}
+    return {"file": Path(tflite_path).resolve().relative_to(REPO).as_posix(), "cfa": cfa, **info, "tile": tile}
 
 
 def load_contract(path: Path = CONTRACT_PATH) -> dict:

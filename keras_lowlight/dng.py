@@ -69,6 +69,8 @@ def write_dng(
     mosaic = np.asarray(mosaic)
     if mosaic.ndim != 2:
         raise ValueError(f"mosaic must be 2-D, got shape {mosaic.shape}")
+    if min(mosaic.shape) < 22:
+        raise ValueError(f"mosaic {mosaic.shape} is too small: LibRaw reads only images of at least 22 px a side")
     period = int(round(len(cfa_pattern) ** 0.5))
     if period * period != len(cfa_pattern) or set(cfa_pattern) - set("RGB"):
         raise ValueError(f"cfa_pattern must be a square layout of R/G/B letters, got {cfa_pattern!r}")

@@ -111,8 +111,9 @@ def _model_channels(model) -> int:
     return int(shape[-1])
 
 
-def _saved_model_with_signature(model, directory: str) -> None:
-    """Writes a SavedModel whose only signature is `enhance(packed_raw) -> {srgb}`, with dynamic H/W.
+def _saved_model_with_signature(model, directory: str, static_tile: int | None = None) -> None:
+    """Writes a SavedModel whose only signature is `enhance(packed_raw) -> {srgb}`, with dynamic H/W
+    (or a fixed `static_tile`² input, for runtimes that compile one shape: LiteRT.js, CompiledModel).
 
     A SavedModel (rather than `from_keras_model`) is the way to give TFLite a named signature with
     named input and output; the batch is fixed at 1, what a phone runs.
@@ -129,15 +130,16 @@ def _saved_model_with_signature(model, directory: str) -> None:
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
-        SIGNATURE_KEY, enhance, input_signature=[tf.TensorSpec((1, None, None, channels), tf.float32, name=INPUT_NAME)]
+        SIGNATURE_KEY, enhance,
+        input_signature=[tf.TensorSpec((1, static_tile, static_tile, channels), tf.float32, name=INPUT_NAME)],
     )
     archive.write_out(directory, verbose=False)
 
 
-def _converter_for(model, directory: str):
+def _converter_for(model, directory: str, static_tile: int | None = None):
     import tensorflow as tf
 
-    _saved_model_with_signature(model, directory)
+    _saved_model_with_signature(model, directory, static_tile)
     converter = tf.lite.TFLiteConverter.from_saved_model(directory, signature_keys=[SIGNATURE_KEY])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     return converter
@@ -169,6 +171,7 @@ def convert(
     representative: Representative | None = None,
     calibration_count: int = DEFAULT_CALIBRATION_COUNT,
     size_adapters: bool = True,
+    static_tile: int | None = None,
 ) -> bytes:
     """Converts a Keras 3 model to a `.tflite` flatbuffer in `mode` (see module docstring).
 
@@ -183,6 +186,9 @@ def convert(
             `models.without_size_adapters(model)`: H and W must then be multiples of
             `models.input_multiple(model)` (the tiler guarantees it), and XNNPACK runs the graph
             much faster because no tensor shape depends on a run-time pad.
+        static_tile: fix the input to (1, static_tile, static_tile, C) for runtimes that compile
+            one shape (LiteRT.js, Android's CompiledModel); tile with exactly that size
+            (`runtime.enhance_frame(..., shrink=False)`).
     """
     if mode not in MODES:
         raise ExportError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
@@ -205,7 +211,7 @@ def convert(
             )
 
     with tempfile.TemporaryDirectory(prefix="lowlight-export-") as directory:
-        converter = _converter_for(model, directory)
+        converter = _converter_for(model, directory, static_tile)
         if mode == "float16":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.target_spec.supported_types = [tf.float16]

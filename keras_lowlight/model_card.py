@@ -62,6 +62,7 @@ def package(
     command: str | None = None,
     calibration_crops: int = 200,
 ) -> Path:
+    from keras_lowlight import contract as contract_lib
     from keras_lowlight import data, export
     from keras_lowlight.evaluate import evaluate
     from keras_lowlight.runtime import LiteRTEngine, enhance_frame
@@ -87,19 +88,25 @@ def package(
         )
         for mode in ("int8", "float16")
     }
+    # One fixed tile shape for runtimes that compile a single shape (LiteRT.js, CompiledModel).
+    tile = contract_lib.TILE["size"]
+    files[f"int8 {tile}x{tile}"] = export.write_atomically(
+        out / f"model_int8_tile{tile}.tflite",
+        export.convert(model, "int8", representative=crops, size_adapters=False, static_tile=tile),
+    )
 
     results = {"keras float32": evaluate(model, dataset=dataset, output=out / "evaluation", progress=False)}
     for mode, path in files.items():
         engine = LiteRTEngine(path, num_threads=2)
+        static = " " in mode  # the fixed-shape file runs exactly its tile size
         results[f"tflite {mode}"] = evaluate(
             None, dataset=dataset, output=None, progress=False,
-            predictor=lambda packed, engine=engine: enhance_frame(engine, packed),
+            predictor=lambda packed, engine=engine, static=static: enhance_frame(
+                engine, packed, tile=tile, overlap=contract_lib.TILE["overlap"], shrink=not static),
         )
     summary = {name: report.summary()["overall"] for name, report in results.items()}
     _picture(out, files["int8"])
-    from keras_lowlight import contract
-
-    contract.write_contract(sorted(out.parent.glob("*/*.tflite")))
+    contract_lib.write_contract(sorted(out.parent.glob("*/*.tflite")))
     seconds = training_seconds(run_dir, [Path(p) for p in logs or []])
     metrics = {
         "dataset": dataset,

@@ -180,7 +180,7 @@ def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
-def tile_plan(size: int, tile: int, overlap: int, multiple: int) -> tuple[int, int, int]:
+def tile_plan(size: int, tile: int, overlap: int, multiple: int, shrink: bool = True) -> tuple[int, int, int]:
     """(tile, overlap, core) along one axis, aligned to `multiple`, shrunk for small frames.
 
     Tile origins fall on multiples of `multiple` in frame coordinates (core and overlap are both
@@ -193,7 +193,8 @@ def tile_plan(size: int, tile: int, overlap: int, multiple: int) -> tuple[int, i
             f"tile {tile} leaves no core with overlap {overlap} on each side (after aligning to {multiple}); "
             f"use a tile > {2 * overlap}"
         )
-    tile = min(tile, _round_up(size, multiple) + 2 * overlap)  # a small frame needs one small tile
+    if shrink:
+        tile = min(tile, _round_up(size, multiple) + 2 * overlap)  # a small frame needs one small tile
     return tile, overlap, tile - 2 * overlap
 
 
@@ -203,11 +204,13 @@ def enhance_frame(
     tile: int = DEFAULT_TILE,
     overlap: int = DEFAULT_OVERLAP,
     progress: bool = False,
+    shrink: bool = True,
 ) -> np.ndarray:
     """Enhances a full packed frame (H, W, C) tile by tile → (s·H, s·W, 3) float32 (not clipped).
 
     The frame is mirror-padded by `overlap` (and up to the tile grid), every tile has the same
-    shape (one interpreter allocation), and each tile contributes only its core.
+    shape (one interpreter allocation), and each tile contributes only its core. `shrink=False`
+    keeps tiles at exactly `tile` even for a small frame (for models with a static input shape).
     """
     packed = np.asarray(packed)
     if packed.ndim == 4 and packed.shape[0] == 1:
@@ -222,8 +225,8 @@ def enhance_frame(
     if not np.issubdtype(packed.dtype, np.floating):
         raise RuntimeInputError(f"expected a float frame (normalised, amplified, clipped); got {packed.dtype}")
     m, s = engine.multiple, engine.scale
-    tile_h, over_h, core_h = tile_plan(h, tile, overlap, m)
-    tile_w, over_w, core_w = tile_plan(w, tile, overlap, m)
+    tile_h, over_h, core_h = tile_plan(h, tile, overlap, m, shrink)
+    tile_w, over_w, core_w = tile_plan(w, tile, overlap, m, shrink)
     rows, cols = math.ceil(h / core_h), math.ceil(w / core_w)
     pad_bottom = rows * core_h - h + over_h
     pad_right = cols * core_w - w + over_w

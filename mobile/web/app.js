@@ -35,7 +35,9 @@ async function enhance(buffer, name) {
   draw('before', previewBefore(packed, dng.asShotNeutral));
   say(`compiling ${entry.file} (${accelerator})…`);
   const model = await compiledModel(entry, accelerator);
-  const tiling = {...entry.tile, scale: entry.scale};
+  // LiteRT.js compiles one input shape: the model's static tile, used as is even for small frames.
+  const tiling = {tile: entry.tile.size, overlap: entry.tile.overlap, multiple: entry.tile.multiple,
+                  scale: entry.scale, shrink: false};
   const runTile = async (data, h, w) => {
     const input = new Tensor(new Float32Array(data), [1, h, w, entry.input.channels]);
     const outputs = await model.run(entry.signature, {[entry.input.name]: input});
@@ -61,7 +63,7 @@ async function enhance(buffer, name) {
 async function main() {
   contract = await (await fetch('/mobile/MODEL_CONTRACT.json')).json();
   const select = document.getElementById('model');
-  for (const m of contract.models.filter((m) => m.cfa === 'bayer')) {
+  for (const m of contract.models.filter((m) => m.cfa === 'bayer' && m.input.shape[1] > 0)) {
     select.add(new Option(`${m.file} (${m.quantization})`, m.file));
   }
   if (params.get('model')) select.value = params.get('model');

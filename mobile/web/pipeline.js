@@ -42,11 +42,11 @@ export function packBayer(dng, ratio, pre) {
 const roundUp = (v, m) => Math.ceil(v / m) * m;
 
 /** Same as keras_lowlight.runtime.tile_plan: (tile, overlap, core) along one axis. */
-export function tilePlan(size, tile, overlap, multiple) {
+export function tilePlan(size, tile, overlap, multiple, shrink = true) {
   overlap = roundUp(Math.max(0, overlap), multiple);
   tile = roundUp(Math.max(1, tile), multiple);
   if (tile <= 2 * overlap) throw new Error(`tile ${tile} leaves no core with overlap ${overlap}`);
-  tile = Math.min(tile, roundUp(size, multiple) + 2 * overlap);
+  if (shrink) tile = Math.min(tile, roundUp(size, multiple) + 2 * overlap);
   return [tile, overlap, tile - 2 * overlap];
 }
 
@@ -59,10 +59,10 @@ function mirror(i, n) {
 
 /** Runs `runTile(Float32Array (th, tw, C), th, tw) → Float32Array (s·th, s·tw, 3)` over the
  *  frame by overlapping tiles, keeping each tile's core — runtime.enhance_frame's algorithm. */
-export async function enhanceFrame(packed, runTile, {tile, overlap, multiple, scale}, onTile) {
+export async function enhanceFrame(packed, runTile, {tile, overlap, multiple, scale, shrink = true}, onTile) {
   const {data, height: h, width: w, channels: c} = packed;
-  const [th, oh, ch] = tilePlan(h, tile, overlap, multiple);
-  const [tw, ow, cw] = tilePlan(w, tile, overlap, multiple);
+  const [th, oh, ch] = tilePlan(h, tile, overlap, multiple, shrink);
+  const [tw, ow, cw] = tilePlan(w, tile, overlap, multiple, shrink);
   const rows = Math.ceil(h / ch), cols = Math.ceil(w / cw);
   const s = scale;
   const out = new Float32Array(h * s * w * s * 3);
