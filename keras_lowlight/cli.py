@@ -42,7 +42,7 @@ def _add_info(sub: argparse._SubParsersAction) -> None:
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the whole story on the embedded synthetic default")
     p.add_argument("-o", "--output", default="demo_output", help="folder for pictures and tables")
-    p.add_argument("--steps", type=int, default=400, help="training steps of the short model.fit")
+    p.add_argument("--steps", type=int, default=1200, help="training steps of the short model.fit")
 
     def run(args: argparse.Namespace) -> int:
         from keras_lowlight.demo import run_demo
@@ -356,11 +356,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    # TensorFlow's C++ INFO/WARNING lines drown a command's own output; errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    try:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)  # TFDS deprecation chatter
+    except ImportError:
+        pass
     try:
         return int(args.handler(args) or 0)
     except LowlightError as e:

@@ -56,7 +56,7 @@ def before_after(raw_path: Path, enhanced: np.ndarray, truth: np.ndarray, ratio:
                                   "long exposure (reference)"), width=360)
 
 
-def run_demo(output_dir: str | Path = "demo_output", steps: int = 400) -> dict[str, Path]:
+def run_demo(output_dir: str | Path = "demo_output", steps: int = 1200) -> dict[str, Path]:
     from keras_lowlight import data, export
     from keras_lowlight.enhance import amplification_ratio, enhance, resolve_model_path
     from keras_lowlight.evaluate import evaluate
