@@ -12,6 +12,8 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from keras_lowlight.models.kit import check_positive_int
+
 PACKAGE = "keras_lowlight"
 
 
@@ -42,12 +44,6 @@ def crop_to_match_tf(x, reference, scale: int):
     return x[:, : hw[0], : hw[1], :]
 
 
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return value
-
-
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class DepthToSpace(layers.Layer):
     """Pixel shuffle: (H, W, C·b²) → (b·H, b·W, C), one DEPTH_TO_SPACE op in TFLite.
@@ -59,7 +55,7 @@ class DepthToSpace(layers.Layer):
 
     def __init__(self, block_size: int, **kwargs):
         super().__init__(**kwargs)
-        self.block_size = _check_positive_int("block_size", block_size)
+        self.block_size = check_positive_int("block_size", block_size)
 
     def call(self, inputs):
         return ops.depth_to_space(inputs, self.block_size, data_format="channels_last")
@@ -86,7 +82,7 @@ class SpaceToDepth(layers.Layer):
 
     def __init__(self, block_size: int, **kwargs):
         super().__init__(**kwargs)
-        self.block_size = _check_positive_int("block_size", block_size)
+        self.block_size = check_positive_int("block_size", block_size)
 
     def call(self, inputs):
         return ops.space_to_depth(inputs, self.block_size, data_format="channels_last")
@@ -136,7 +132,7 @@ class NearestUpsample(layers.Layer):
 
     def __init__(self, factor: int, **kwargs):
         super().__init__(**kwargs)
-        self.factor = _check_positive_int("factor", factor)
+        self.factor = check_positive_int("factor", factor)
 
     def call(self, inputs):
         return nearest_upsample_tf(inputs, self.factor)
@@ -162,7 +158,7 @@ class PadToMultiple(layers.Layer):
 
     def __init__(self, multiple: int, mode: str = "symmetric", enabled: bool = True, **kwargs):
         super().__init__(**kwargs)
-        self.multiple = _check_positive_int("multiple", multiple)
+        self.multiple = check_positive_int("multiple", multiple)
         if mode not in ("symmetric", "reflect", "constant"):
             raise ValueError(
                 f"`mode` must be one of 'symmetric', 'reflect', 'constant'. Received: mode={mode!r}"
@@ -199,7 +195,7 @@ class CropToMatch(layers.Layer):
 
     def __init__(self, scale: int = 1, enabled: bool = True, **kwargs):
         super().__init__(**kwargs)
-        self.scale = _check_positive_int("scale", scale)
+        self.scale = check_positive_int("scale", scale)
         self.enabled = bool(enabled)
 
     def call(self, inputs):
@@ -235,7 +231,7 @@ class SqueezeExcite(layers.Layer):
 
     def __init__(self, reduction: int = 16, **kwargs):
         super().__init__(**kwargs)
-        self.reduction = _check_positive_int("reduction", reduction)
+        self.reduction = check_positive_int("reduction", reduction)
         self.pool = layers.GlobalAveragePooling2D(keepdims=True, name="squeeze")
         self.reduce = None
         self.expand = None
@@ -294,7 +290,7 @@ class ResidualBlock(layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.filters = _check_positive_int("filters", filters)
+        self.filters = check_positive_int("filters", filters)
         if not res_scale > 0:
             raise ValueError(f"`res_scale` must be > 0. Received: res_scale={res_scale!r}")
         if not 0 <= leaky_slope < 1:
@@ -302,7 +298,7 @@ class ResidualBlock(layers.Layer):
         self.res_scale = float(res_scale)
         self.leaky_slope = float(leaky_slope)
         self.use_se = bool(use_se)
-        self.se_reduction = _check_positive_int("se_reduction", se_reduction)
+        self.se_reduction = check_positive_int("se_reduction", se_reduction)
         # Creation order = weight order; the tf_keras twin creates its flat layers in this order.
         self.conv1 = layers.Conv2D(filters, 3, padding="same", name="conv1")
         self.act = activation_layer(self.leaky_slope, name="act")
