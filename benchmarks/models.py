@@ -1,0 +1,177 @@
+"""Every main preset side by side: cost, speed, memory and quality at an equal training budget.
+
+    python benchmarks/models.py [--steps 200 --batch 8 --crop 32 --size 256]
+
+For each preset (SID's U-Net, the paper's ResNet-SE-16, the fast `mobile`), in one run on this
+machine, each in a fresh child process (TFLite conversion leaks memory in TF 2.21, and peak RSS
+must not mix presets):
+
+* params and MACs per output megapixel (`keras_lowlight.models.count_macs`, layer by layer);
+* Keras CPU, TFLite float32 and TFLite int8 latency per output megapixel (LiteRT, 2 threads,
+  median of interleaved repeats, graphs without the pad/crop adapters, input a multiple of 16);
+* peak RSS growth of one float32 Keras inference;
+* PSNR / SSIM on the `sid/synthetic` test split (full frames through the tiler) after the SAME
+  budget for every preset: same data, steps, batch, crop, L1 + Adam, seed.
+
+Prints one Markdown table with ratios to the U-Net and writes `benchmarks/results/models.csv`
+and the speed-vs-PSNR plot `benchmarks/results/models_speed_vs_psnr.png`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+RESULTS = Path(__file__).resolve().parent / "results"
+PRESETS = ("sid_unet", "resnet_se_16", "mobile")
+
+
+def measure_one(preset: str, args: argparse.Namespace) -> dict:
+    import keras
+    import numpy as np
+    import psutil
+    import tensorflow as tf
+
+    from keras_lowlight import data, export, models
+    from keras_lowlight.evaluate import evaluate
+    from keras_lowlight.runtime import LiteRTEngine
+    from keras_lowlight.train import compile_model
+
+    keras.utils.set_random_seed(args.seed)
+    model = models.get(preset, cfa="bayer")
+    size = args.size
+    out_mp = (2 * size) ** 2 / 1e6
+    row = {
+        "preset": preset,
+        "params": model.count_params(),
+        "gmac_per_out_mp": models.macs_per_output_megapixel(model, "bayer") / 1e9,
+    }
+
+    # Equal training budget, then quality on the test split.
+    train_ds = data.make_dataset("sid/synthetic", "train", crop=args.crop, batch=args.batch, training=True)
+    compile_model(model, args.lr)
+    start = time.perf_counter()
+    model.fit(train_ds, epochs=1, steps_per_epoch=args.steps, verbose=0)
+    row["train_s"] = time.perf_counter() - start
+    summary = evaluate(model, dataset="sid/synthetic", output=None, progress=False).summary()["overall"]
+    row.update(psnr=summary["psnr"], ssim=summary["ssim"], baseline_psnr=summary["baseline_psnr"])
+
+    # Peak RSS growth of one float32 Keras inference at the benchmark size.
+    x = np.random.default_rng(0).random((1, size, size, 4), dtype=np.float32)
+    process = psutil.Process()
+    fixed = models.without_size_adapters(model)
+    infer = tf.function(lambda t: fixed(t, training=False))
+    before = process.memory_info().rss
+    infer(tf.constant(x))
+    row["keras_peak_mb"] = (process.memory_info().rss - before) / 2**20
+
+    # Latency: Keras, TFLite float32, TFLite int8 — interleaved repeats, median.
+    crops = list(data.representative_crops("sid/synthetic", "train", count=32, crop=64))
+    engines = {
+        mode: LiteRTEngine(export.convert(model, mode, representative=crops if mode == "int8" else None,
+                                          size_adapters=False), num_threads=args.threads)
+        for mode in ("float32", "int8")
+    }
+    runners = {"keras": lambda: infer(tf.constant(x)).numpy(),
+               **{mode: (lambda e=engine: e.run(x)) for mode, engine in engines.items()}}
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for run in runners.values():  # warm-up: allocation, XNNPACK packing
+        run()
+    for _ in range(args.repeats):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    for name, values in times.items():
+        row[f"{name}_ms_per_mp"] = statistics.median(values) * 1000 / out_mp
+    return row
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for r in rows:
+        ax.scatter(r["int8_ms_per_mp"], r["psnr"], s=60)
+        ax.annotate(r["preset"], (r["int8_ms_per_mp"], r["psnr"]), textcoords="offset points", xytext=(6, 4))
+    ax.axhline(rows[0]["baseline_psnr"], color="gray", linestyle="--", label="amplification only")
+    ax.set_xscale("log")
+    ax.set_xlabel("int8 TFLite latency, ms per output megapixel (LiteRT, 2 threads)")
+    ax.set_ylabel("PSNR on sid/synthetic test (dB)")
+    ax.set_title("Equal training budget: quality vs speed")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def table(rows: list[dict], args: argparse.Namespace) -> str:
+    ref = next(r for r in rows if r["preset"] == "sid_unet")
+    lines = [
+        f"Bayer, {args.size}×{args.size} packed input ({(2 * args.size) ** 2 / 1e6:.2f} MP output), "
+        f"LiteRT {args.threads} threads; equal budget: {args.steps} steps × batch {args.batch} × crop {args.crop}, "
+        f"L1 + Adam {args.lr:g}, seed {args.seed}; PSNR/SSIM on the sid/synthetic test split.",
+        "",
+        "| preset | params | GMAC/out MP | ×fewer MACs | Keras ms/MP | TFLite fp32 ms/MP | TFLite int8 ms/MP "
+        "| int8 ×faster | Keras peak MB | train s | PSNR | SSIM | ΔPSNR vs U-Net |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['preset']} | {r['params']:,} | {r['gmac_per_out_mp']:.1f} | "
+            f"{ref['gmac_per_out_mp'] / r['gmac_per_out_mp']:.2f} | {r['keras_ms_per_mp']:.0f} | "
+            f"{r['float32_ms_per_mp']:.0f} | {r['int8_ms_per_mp']:.0f} | "
+            f"{ref['int8_ms_per_mp'] / r['int8_ms_per_mp']:.2f} | {r['keras_peak_mb']:.0f} | {r['train_s']:.0f} | "
+            f"{r['psnr']:.2f} | {r['ssim']:.4f} | {r['psnr'] - ref['psnr']:+.2f} |"
+        )
+    lines.append(f"\namplification-only baseline on the same images: {ref['baseline_psnr']:.2f} dB")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS))
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--crop", type=int, default=32, help="packed crop side (multiple of 16 for the U-Net)")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--size", type=int, default=256, help="packed side for latency (multiple of 16)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # child mode: measure one preset, print JSON
+    args = parser.parse_args()
+
+    if args.one:
+        print("RESULT " + json.dumps(measure_one(args.one, args)))
+        return
+    rows = []
+    for preset in args.presets:
+        print(f"measuring {preset} …", file=sys.stderr, flush=True)
+        child = subprocess.run([sys.executable, __file__, "--one", preset, *sys.argv[1:]],
+                               capture_output=True, text=True)
+        lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
+        if child.returncode != 0 or not lines:
+            sys.exit(f"{preset} failed:\n{child.stderr[-3000:]}")
+        rows.append(json.loads(lines[-1][len("RESULT "):]))
+    RESULTS.mkdir(exist_ok=True)
+    with open(RESULTS / "models.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    plot(rows, RESULTS / "models_speed_vs_psnr.png")
+    print(table(rows, args))
+
+
+if __name__ == "__main__":
+    main()
