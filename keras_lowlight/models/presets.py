@@ -60,20 +60,23 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def _builder(kind: str) -> Callable[..., Any]:
-    if kind == "resnet_se":
-        from keras_lowlight.models.resnet_se import resnet_se
+# builder kind → (module under keras_lowlight.models, public builder name); the architecture itself
+# is `<name>_graph` in the same module, shared by the Keras 3 builder and the tf_keras twin.
+BUILDERS = {
+    "resnet_se": ("resnet_se", "resnet_se"),
+    "sid_unet": ("unet", "sid_unet"),
+    "mobile_resnet_se": ("mobile", "mobile_resnet_se"),
+}
 
-        return resnet_se
-    if kind == "sid_unet":
-        from keras_lowlight.models.unet import sid_unet
 
-        return sid_unet
-    if kind == "mobile_resnet_se":
-        from keras_lowlight.models.mobile import mobile_resnet_se
+def _builder(kind: str, graph: bool = False) -> Callable[..., Any]:
+    """The Keras 3 builder of a kind, or with `graph=True` its architecture function."""
+    import importlib
 
-        return mobile_resnet_se
-    raise ValueError(f"unknown builder {kind!r}")
+    if kind not in BUILDERS:
+        raise ValueError(f"unknown builder {kind!r}")
+    module, name = BUILDERS[kind]
+    return getattr(importlib.import_module(f"keras_lowlight.models.{module}"), f"{name}_graph" if graph else name)
 
 
 def cfa_io(cfa: str) -> tuple[int, int]:

@@ -203,19 +203,9 @@ class TfKerasKit:
 
 
 def _graph_function(kind: str):
-    if kind == "resnet_se":
-        from keras_lowlight.models.resnet_se import resnet_se_graph
+    from keras_lowlight.models.presets import _builder
 
-        return resnet_se_graph
-    if kind == "sid_unet":
-        from keras_lowlight.models.unet import sid_unet_graph
-
-        return sid_unet_graph
-    if kind == "mobile_resnet_se":
-        from keras_lowlight.models.mobile import mobile_resnet_se_graph
-
-        return mobile_resnet_se_graph
-    raise ValueError(f"unknown builder {kind!r}")
+    return _builder(kind, graph=True)
 
 
 def build_tf_keras_twin(source, annotate: Callable[[Any], Any] | None = None):
