@@ -110,7 +110,8 @@ def plot(rows: list[dict], path: Path) -> None:
     ax.set_xlabel("int8 TFLite latency, ms per output megapixel (LiteRT, 2 threads)")
     ax.set_ylabel("PSNR on sid/synthetic test (dB)")
     ax.set_title("Equal training budget: quality vs speed")
-    ax.legend(loc="lower right")
+    ax.legend(loc="center right")
+    ax.margins(x=0.25, y=0.2)
     fig.tight_layout()
     fig.savefig(path)
 
@@ -149,11 +150,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tag", default="", help="suffix of the result files, e.g. _1000steps")
+    parser.add_argument("--replot", action="store_true", help="redraw the plot from the CSV of --tag")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child mode: measure one preset, print JSON
     args = parser.parse_args()
 
     if args.one:
         print("RESULT " + json.dumps(measure_one(args.one, args)))
+        return
+    if args.replot:
+        with open(RESULTS / f"models{args.tag}.csv") as f:
+            rows = [{k: (v if k == "preset" else float(v)) for k, v in r.items()} for r in csv.DictReader(f)]
+        plot(rows, RESULTS / f"models_speed_vs_psnr{args.tag}.png")
         return
     rows = []
     for preset in args.presets:
@@ -165,12 +173,15 @@ def main() -> None:
             sys.exit(f"{preset} failed:\n{child.stderr[-3000:]}")
         rows.append(json.loads(lines[-1][len("RESULT "):]))
     RESULTS.mkdir(exist_ok=True)
-    with open(RESULTS / "models.csv", "w", newline="") as f:
+    with open(RESULTS / f"models{args.tag}.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    plot(rows, RESULTS / "models_speed_vs_psnr.png")
-    print(table(rows, args))
+    plot(rows, RESULTS / f"models_speed_vs_psnr{args.tag}.png")
+    text = table(rows, args)
+    command = " ".join(["python benchmarks/models.py", *sys.argv[1:]])
+    (RESULTS / f"models{args.tag}.md").write_text(f"```\n{command}\n```\n\n{text}\n")
+    print(text)
 
 
 if __name__ == "__main__":
