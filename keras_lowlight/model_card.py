@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import re
-import shutil
 from pathlib import Path
 
 from keras_lowlight.errors import LowlightError
@@ -74,7 +73,10 @@ def package(
     config = json.loads((run_dir / "config.json").read_text())
     rows = list(csv.DictReader(open(run_dir / "log.csv")))
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(run_dir / "config.json", out / "training_config.json")
+    # The shipped config names folders relative to a checkout, never this machine's paths.
+    shipped_config = {k: (f"runs/{Path(v).name}" if k in ("output", "data_dir", "manual_dir") and v
+                          and Path(v).is_absolute() else v) for k, v in config.items()}
+    (out / "training_config.json").write_text(json.dumps(shipped_config, indent=2))
     model = export.load_keras_model(best)
     model.save(out / "model.keras")  # loaded without compile: ships the weights, not Adam's moments
 
