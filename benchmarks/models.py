@@ -92,6 +92,8 @@ def measure_one(preset: str, args: argparse.Namespace) -> dict:
             times[name].append(time.perf_counter() - start)
     for name, values in times.items():
         row[f"{name}_ms_per_mp"] = statistics.median(values) * 1000 / out_mp
+    # "builtin" when XNNPACK refused the int8 graph (e.g. an SE channel dead on the calibration crops).
+    row["int8_backend"] = engines["int8"].backend
     return row
 
 
