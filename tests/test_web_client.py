@@ -61,3 +61,4 @@ def test_browser_output_matches_python_litert(tmp_path):
     assert (tmp_path / "shot.png").stat().st_size > 10_000
     # Keep the picture where a person can look at it (mobile/web/screenshot.png is one such run).
     shutil.copyfile(tmp_path / "shot.png", Path(os.environ.get("LOWLIGHT_SCREENSHOT", tmp_path / "kept.png")))
+
