@@ -179,7 +179,8 @@ def enhance(
     if model is not None:  # load eagerly: a bad --model is one error, not one per file
         explicit = load_predictor(resolve_model_path(model, "bayer", backend), tile, threads)
 
-    for path in tqdm(files, desc="enhance", unit="file", disable=not progress):
+    bar = tqdm(files, desc="enhance", unit="file", disable=not progress)
+    for path in bar:
         try:
             image = read_raw(path)
             cfa = packing.layout_for(image.cfa_pattern).kind
@@ -197,5 +198,9 @@ def enhance(
         except (RawReadError, ModelError) as e:
             report.failed[str(path)] = str(e)
             if on_error:
-                on_error(str(path), str(e))
+                # The bar is cleared while the message is written and redrawn after it, so an
+                # error line always starts its own line (never appended to the bar's text).
+                with bar.external_write_mode():
+                    on_error(str(path), str(e))
+    bar.close()
     return report

@@ -80,6 +80,26 @@ def test_folder_batch_skips_corrupt_files_and_reports_them(tmp_path, tiny_models
                        "00001_00_0.04s_16bit.png"]
 
 
+def test_error_lines_never_share_a_line_with_the_progress_bar(tmp_path, tiny_models, capsys):
+    """Deterministic form of the batch test's timing bug: the corrupt file comes first, so the bar's
+    initial ``0%`` text is always on stderr before the error is reported."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "00000_00_0.04s.ARW").write_bytes(b"\x00" * 100)  # corrupt, sorted first
+    write_dng(folder / "00001_00_0.04s.ARW", _dark_mosaic((64, 96)), "RGGB", exposure_time=0.04)
+
+    def on_error(path, message):
+        print(f"lowlight: error: {message}", file=sys.stderr)
+
+    report = enhance_lib.enhance([folder], tmp_path / "out", model=str(tiny_models["bayer"]["tflite"]),
+                                 backend="tflite", progress=True, on_error=on_error)
+    assert len(report.failed) == 1 and len(report.written) == 1
+    stderr = capsys.readouterr().err
+    assert "enhance:" in stderr  # the bar did draw
+    errors = [line for line in stderr.splitlines() if "lowlight: error:" in line]
+    assert len(errors) == 1 and errors[0].startswith("lowlight: error:"), stderr
+
+
 def test_cfa_mismatch_and_bad_arguments_are_one_line_errors(tmp_path, tiny_models):
     xtrans = write_dng(tmp_path / "x.RAF", _dark_mosaic((60, 60), black=1024), XTRANS_REFERENCE, black_level=1024)
     report = enhance_lib.enhance([xtrans], tmp_path / "o", model=str(tiny_models["bayer"]["keras"]), progress=False)
