@@ -17,12 +17,16 @@ import numpy as np
 
 from keras_lowlight import packing
 from keras_lowlight.errors import RawReadError
+from keras_lowlight.unprocess import RGB_TO_XYZ
 
 # SID names: SSSSS_FF_Es.ARW — scene id, burst index, exposure in seconds.
 SID_NAME = re.compile(r"^(?P<scene>\d{5})_(?P<burst>\d{2})_(?P<exposure>\d+(?:\.\d+)?)s\.[A-Za-z0-9]+$")
 
 # LibRaw refuses anything smaller than this on a side.
 MIN_SIDE = 22
+
+# XYZ → camera for a file without a colour matrix: treat the camera as linear sRGB (D65).
+_SRGB_XYZ_TO_CAM = np.linalg.inv(RGB_TO_XYZ).astype(np.float32)
 
 
 @dataclass
@@ -38,6 +42,9 @@ class RawImage:
         exposure_time: seconds, from EXIF or the SID file name; None when unknown.
         iso: ISO speed when the file says it.
         white_balance: camera white-balance multipliers (R, G, B), normalised to G = 1.
+        xyz_to_cam: 3×3 XYZ → camera matrix from the file (DNG ColorMatrix / LibRaw's table),
+            the identity-like sRGB fallback when the file has none; rendering uses it so colour
+            comes from the file, never from a network's guess.
     """
 
     mosaic: np.ndarray
@@ -49,6 +56,7 @@ class RawImage:
     exposure_time: float | None = None
     iso: int | None = None
     white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    xyz_to_cam: np.ndarray | None = None
     path: str = ""
     extras: dict = field(default_factory=dict)
 
@@ -142,6 +150,19 @@ def _tiff_exif(data: bytes) -> dict:
     return out
 
 
+def _xyz_to_cam(raw) -> np.ndarray:
+    """XYZ → camera, 3×3. LibRaw fills `rgb_xyz_matrix` from its camera table but leaves it zero
+    for DNGs, whose ColorMatrix it turns into `color_matrix` (camera → sRGB, rows summing to 1);
+    invert that when needed, and treat the camera as sRGB when the file has no colour at all."""
+    xyz_to_cam = np.asarray(raw.rgb_xyz_matrix[:3, :3], np.float64)
+    if np.any(xyz_to_cam):
+        return xyz_to_cam.astype(np.float32)
+    cam_to_srgb = np.asarray(raw.color_matrix[:3, :3], np.float64)
+    if np.any(cam_to_srgb) and abs(np.linalg.det(cam_to_srgb)) > 1e-6:
+        return (np.linalg.inv(cam_to_srgb) @ np.linalg.inv(RGB_TO_XYZ)).astype(np.float32)
+    return _SRGB_XYZ_TO_CAM
+
+
 def _pattern_string(raw) -> str:
     desc = raw.color_desc.decode("ascii", "replace")
     pattern = raw.raw_pattern
@@ -186,6 +207,7 @@ def read_raw(path: str | os.PathLike, data: bytes | None = None) -> RawImage:
             white = int(raw.white_level)
             wb = np.asarray(raw.camera_whitebalance[:3], np.float64)
             wb = tuple(float(v) for v in (wb / wb[1] if wb[1] > 0 else np.ones(3)))
+            xyz_to_cam = _xyz_to_cam(raw)
             shutter = float(raw.other.shutter_speed) if hasattr(raw, "other") else 0.0
             iso_speed = float(raw.other.iso_speed) if hasattr(raw, "other") else 0.0
     except RawReadError:
@@ -218,6 +240,7 @@ def read_raw(path: str | os.PathLike, data: bytes | None = None) -> RawImage:
         exposure_time=exposure,
         iso=iso,
         white_balance=wb,
+        xyz_to_cam=xyz_to_cam,
         path=name,
     )
 

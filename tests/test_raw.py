@@ -11,6 +11,7 @@ import pytest
 
 from keras_lowlight.errors import RawReadError
 from keras_lowlight.packing import BAYER_PATTERNS
+from keras_lowlight.unprocess import RGB_TO_XYZ
 from keras_lowlight.raw import exposure_from_name, normalize, read_raw
 
 
@@ -202,6 +203,9 @@ def test_real_canon_dng_levels_come_from_the_file(canon_dng):
     assert packed.shape == (578, 867, 4) and 0 <= packed.min() and packed.max() <= 1
     # A colour chart under light: every channel carries signal above black.
     assert (packed.reshape(-1, 4).mean(0) > 0.01).all()
+    # Colour comes from the file: the DNG's ColorMatrix, not the sRGB fallback.
+    assert image.xyz_to_cam.shape == (3, 3)
+    assert not np.allclose(image.xyz_to_cam, np.linalg.inv(RGB_TO_XYZ), atol=1e-3)
 
 
 def test_every_subcommand_has_a_handler():
