@@ -29,8 +29,8 @@ class UnknownCfaError(LowlightError):
         super().__init__(f"unknown CFA kind {cfa!r}; expected one of: {', '.join(CFA_IO)}")
 
 
-# cfa → (packed input channels, output upscale)
-CFA_IO: dict[str, tuple[int, int]] = {"bayer": (4, 2), "xtrans": (9, 3)}
+# cfa → (packed input channels, output upscale); one home in `keras_lowlight.conventions`.
+from keras_lowlight.conventions import CFA_IO  # noqa: E402
 
 
 @dataclass(frozen=True)
