@@ -17,6 +17,7 @@ import numpy as np
 
 from keras_lowlight import packing
 from keras_lowlight.errors import RawReadError
+from keras_lowlight.rawcheck import container_problem, mosaic_problem
 from keras_lowlight.unprocess import RGB_TO_XYZ
 
 # SID names: SSSSS_FF_Es.ARW — scene id, burst index, exposure in seconds.
@@ -194,6 +195,9 @@ def read_raw(path: str | os.PathLike, data: bytes | None = None) -> RawImage:
             raise RawReadError(name, f"cannot read: {e.strerror or e}") from None
     if len(data) == 0:
         raise RawReadError(name, "empty file (0 bytes)")
+    problem = container_problem(data)  # LibRaw zero-fills what a cut file lacks; refuse it first
+    if problem:
+        raise RawReadError(name, problem)
     try:
         with rawpy.imread(io.BytesIO(data)) as raw:
             if raw.raw_type != rawpy.RawType.Flat or raw.num_colors != 3:
@@ -224,6 +228,9 @@ def read_raw(path: str | os.PathLike, data: bytes | None = None) -> RawImage:
         raise RawReadError(name, f"image {mosaic.shape} too small")
     if white <= float(blacks.max()):
         raise RawReadError(name, f"white level {white} not above black level {blacks.max():g}")
+    problem = mosaic_problem(mosaic, float(blacks.max()), white)
+    if problem:
+        raise RawReadError(name, problem)
 
     exposure = exposure_from_name(name)
     if exposure is None and shutter > 0:
