@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from keras_lowlight import cli_args as A
 from keras_lowlight.errors import LowlightError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -42,7 +43,8 @@ def _add_info(sub: argparse._SubParsersAction) -> None:
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the whole story on the embedded synthetic default")
     p.add_argument("-o", "--output", default="demo_output", help="folder for pictures and tables")
-    p.add_argument("--steps", type=int, default=1200, help="training steps of the short model.fit")
+    p.add_argument("--steps", type=A.positive_int(10**7, minimum=4, what="4 epochs"), default=1200,
+        help="training steps of the short model.fit")
 
     def run(args: argparse.Namespace) -> int:
         from keras_lowlight.demo import run_demo
@@ -60,18 +62,23 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--head", choices=("srgb", "raw"), default="srgb",
                    help="srgb: the paper's RAW→sRGB model; raw: RAW→clean RAW, rendered with the file's colour")
     p.add_argument("--cfa", choices=("bayer", "xtrans"), default=None, help="default: from the dataset")
-    p.add_argument("--crop", type=int, default=256, help="training crop side in packed pixels (paper: 256)")
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--epochs", type=int, default=4000)
-    p.add_argument("--steps-per-epoch", type=int, default=None, help="default: one crop per training pair")
-    p.add_argument("--lr", type=float, default=1e-4, help="initial Adam learning rate")
-    p.add_argument("--decay-every", type=int, default=2000, help="divide the learning rate by 10 every N units")
+    p.add_argument("--crop", type=A.positive_int(8192, minimum=8), default=256,
+        help="training crop side in packed pixels (paper: 256)")
+    p.add_argument("--batch", type=A.positive_int(65536), default=8)
+    p.add_argument("--epochs", type=A.positive_int(10**8), default=4000)
+    p.add_argument("--steps-per-epoch", type=A.positive_int(10**9), default=None,
+        help="default: one crop per training pair")
+    p.add_argument("--lr", type=A.positive_float(1.0), default=1e-4, help="initial Adam learning rate")
+    p.add_argument("--decay-every", type=A.positive_int(10**9), default=2000,
+        help="divide the learning rate by 10 every N units")
     p.add_argument("--decay-unit", choices=("epochs", "steps"), default="epochs")
     p.add_argument("--val-split", default="validation", help="'' to skip validation")
-    p.add_argument("--val-crop", type=int, default=None, help="central validation crop; default full frames")
-    p.add_argument("--val-steps", type=int, default=None)
-    p.add_argument("--crops-per-pair", type=int, default=1)
-    p.add_argument("--backup-every", default="epoch", help="'epoch' or a number of steps")
+    p.add_argument("--val-crop", type=A.positive_int(8192, minimum=8), default=None,
+        help="central validation crop; default full frames")
+    p.add_argument("--val-steps", type=A.positive_int(10**9), default=None)
+    p.add_argument("--crops-per-pair", type=A.positive_int(10**4), default=1)
+    p.add_argument("--backup-every", type=A.steps_or_epoch, default="epoch",
+        help="'epoch' or a number of steps")
     p.add_argument("--strategy", choices=("default", "mirrored", "multi-worker"), default="default")
     p.add_argument("--data-dir", default=None, help="TFDS data_dir")
     p.add_argument("--manual-dir", default=None, help="folder holding Sony.zip / Fuji.zip for sid/sony, sid/fuji")
@@ -82,14 +89,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     def run(args: argparse.Namespace) -> int:
         from keras_lowlight.train import train
 
-        backup = int(args.backup_every) if str(args.backup_every).isdigit() else args.backup_every
         result = train(
             args.preset, head=args.head, dataset=args.dataset, cfa=args.cfa, crop=args.crop, batch=args.batch,
             epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, learning_rate=args.lr,
             decay_every=args.decay_every, decay_unit=args.decay_unit, validation_split=args.val_split or None,
             validation_crop=args.val_crop, validation_steps=args.val_steps, crops_per_pair=args.crops_per_pair,
-            backup_every=backup, strategy=args.strategy, output=args.output, data_dir=args.data_dir,
-            manual_dir=args.manual_dir, model_overrides=_parse_overrides(args.set),
+            backup_every=args.backup_every, strategy=args.strategy, output=args.output,
+            data_dir=args.data_dir, manual_dir=args.manual_dir, model_overrides=_parse_overrides(args.set),
         )
         print(f"trained in {result.seconds:.0f} s; models in {result.output} (best.keras, last.keras), "
               f"log {result.output / 'log.csv'}, TensorBoard: tensorboard --logdir {result.output / 'tensorboard'}")
@@ -120,8 +126,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="test")
     p.add_argument("--protocol", choices=("sid", "maharjan", "all"), default="all",
                    help="sid: burst _00; maharjan: _00 minus scenes 10034/10045/10172; all: every pair minus those")
-    p.add_argument("--limit", type=int, default=None, help="evaluate at most N images")
-    p.add_argument("--sheet-images", type=int, default=4, help="rows in the contact sheet")
+    p.add_argument("--limit", type=A.positive_int(10**7), default=None, help="evaluate at most N images")
+    p.add_argument("--sheet-images", type=A.positive_int(1000), default=4, help="rows in the contact sheet")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--manual-dir", default=None)
     p.add_argument("-o", "--output", default="runs/evaluate")
@@ -146,13 +152,15 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None,
                    help="a .keras/.tflite file or a saved_models/ folder name; default: the shipped model per CFA")
     ratio = p.add_mutually_exclusive_group()
-    ratio.add_argument("--ratio", type=float, default=None, help="amplification ratio (capped at 300)")
-    ratio.add_argument("--target-exposure", type=float, default=None,
+    ratio.add_argument("--ratio", type=A.positive_float(300.0, what="SID's cap"), default=None,
+        help="amplification ratio (capped at 300)")
+    ratio.add_argument("--target-exposure", type=A.positive_float(86400.0, what="seconds"), default=None,
                        help="exposure in seconds to simulate; ratio = target / the file's exposure (default 10 s)")
     p.add_argument("--backend", choices=("keras", "tflite"), default="keras")
-    p.add_argument("--tile", type=int, default=None, help="tile side in packed pixels (default: the runtime's)")
+    p.add_argument("--tile", type=A.positive_int(8192, minimum=16), default=None,
+        help="tile side in packed pixels (default: the runtime's)")
     p.add_argument("--format", choices=("png", "tiff"), default="png", help="format of the 16-bit output")
-    p.add_argument("--threads", type=int, default=2, help="LiteRT threads")
+    p.add_argument("--threads", type=A.positive_int(1024), default=2, help="LiteRT threads")
 
     def run(args: argparse.Namespace) -> int:
         from keras_lowlight.enhance import enhance
@@ -203,8 +211,10 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
         "--representative", metavar="DATASET",
         help="calibration crops for int8/int16x8 from this TFDS dataset's train split, e.g. sid/synthetic",
     )
-    p.add_argument("--calibration-count", type=int, default=200, help="number of calibration crops")
-    p.add_argument("--calibration-crop", type=int, default=64, help="calibration crop side in packed pixels")
+    p.add_argument("--calibration-count", type=A.positive_int(10**6), default=200,
+        help="number of calibration crops")
+    p.add_argument("--calibration-crop", type=A.positive_int(8192, minimum=8), default=64,
+        help="calibration crop side in packed pixels")
     p.add_argument(
         "--no-size-adapters", action="store_true",
         help="drop the pad/crop layers: faster on XNNPACK, but H and W must be multiples of the model's "
@@ -241,11 +251,12 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="trained Keras model (.keras)")
     p.add_argument("-o", "--output", required=True, help="output int8 .tflite")
     p.add_argument("--data", default="sid/synthetic", help="TFDS dataset for fine-tuning (train split)")
-    p.add_argument("--crop", type=int, default=128, help="training crop side in packed pixels")
-    p.add_argument("--batch", type=int, default=4)
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--steps", type=int, default=100, help="steps per epoch")
-    p.add_argument("--learning-rate", type=float, default=1e-5)
+    p.add_argument("--crop", type=A.positive_int(8192, minimum=8), default=128,
+        help="training crop side in packed pixels")
+    p.add_argument("--batch", type=A.positive_int(65536), default=4)
+    p.add_argument("--epochs", type=A.positive_int(10**8), default=1)
+    p.add_argument("--steps", type=A.positive_int(10**9), default=100, help="steps per epoch")
+    p.add_argument("--learning-rate", type=A.positive_float(1.0), default=1e-5)
     p.add_argument("--weights-out", help="also save the fitted QAT weights (.weights.h5)")
     p.add_argument("--no-size-adapters", action="store_true", help="as for `lowlight convert`")
 
@@ -270,12 +281,14 @@ def _add_quantize_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="trained Keras model (.keras)")
     p.add_argument("-o", "--output", default="quantize_report", help="folder for the .tflite files and report.csv")
     p.add_argument("--data", default="sid/synthetic", help="TFDS dataset (test split held out, train for calibration)")
-    p.add_argument("--images", type=int, default=8, help="held-out test images to score")
-    p.add_argument("--calibration-count", type=int, default=200)
-    p.add_argument("--qat-steps", type=int, default=100, help="QAT fine-tuning steps (0: skip QAT)")
-    p.add_argument("--threads", type=int, default=2, help="LiteRT threads for latency")
-    p.add_argument("--tile", type=int, default=256, help="tile side (packed px) for scoring and memory")
-    p.add_argument("--overlap", type=int, default=32)
+    p.add_argument("--images", type=A.positive_int(10**5), default=8, help="held-out test images to score")
+    p.add_argument("--calibration-count", type=A.positive_int(10**6), default=200)
+    p.add_argument("--qat-steps", type=A.count(10**9), default=100,
+        help="QAT fine-tuning steps (0: skip QAT)")
+    p.add_argument("--threads", type=A.positive_int(1024), default=2, help="LiteRT threads for latency")
+    p.add_argument("--tile", type=A.positive_int(8192, minimum=16), default=256,
+        help="tile side (packed px) for scoring and memory")
+    p.add_argument("--overlap", type=A.count(1024), default=32)
     p.add_argument("--no-memory", action="store_true", help="skip the full Sony-frame peak-RSS measurement")
     p.add_argument("--modes", default="float32,float16,dynamic,int8,int16x8", help="comma-separated TFLite modes")
 
@@ -300,7 +313,8 @@ def _add_package(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", help="training run folder (holds best.keras, config.json, log.csv)")
     p.add_argument("-o", "--output", required=True, help="e.g. saved_models/mobile_bayer")
     p.add_argument("--dataset", default="sid/synthetic", help="dataset whose test split the card reports")
-    p.add_argument("--log", action="append", default=[], help="stdout log(s) of `lowlight train` (for wall time)")
+    p.add_argument("--log", action="append", type=A.existing_file, default=[],
+        help="stdout log(s) of `lowlight train` (for wall time)")
     p.add_argument("--command", default=None, help="the command that reproduces the run, for the card")
 
     def run(args: argparse.Namespace) -> int:
@@ -316,7 +330,7 @@ def _add_package(sub: argparse._SubParsersAction) -> None:
 def _add_serve_web(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve-web", help="serve the LiteRT.js web client and the shipped models locally")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=A.count(65535, what="0: any free port"), default=8000)
 
     def run(args: argparse.Namespace) -> int:
         from keras_lowlight.serve_web import main as serve
@@ -346,7 +360,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 def build_parser() -> argparse.ArgumentParser:
     from keras_lowlight import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = A.Parser(
         prog="lowlight",
         description="Extreme low-light RAW → sRGB: SID data, ResNet-SE models, TFLite/LiteRT export.",
     )

@@ -51,9 +51,11 @@ def amplification_ratio(image: RawImage, ratio: float | None = None, target_expo
     if ratio is not None and target_exposure is not None:
         raise LowlightError("give either --ratio or --target-exposure, not both")
     if ratio is not None:
-        if ratio <= 0:
-            raise LowlightError(f"--ratio must be positive, got {ratio}")
+        if not 0 < ratio < float("inf"):  # also refuses NaN
+            raise LowlightError(f"--ratio must be a finite number > 0, got {ratio}")
         return float(ratio)
+    if target_exposure is not None and not 0 < target_exposure < float("inf"):
+        raise LowlightError(f"--target-exposure must be a finite number of seconds > 0, got {target_exposure}")
     if image.exposure_time:
         target = target_exposure if target_exposure is not None else DEFAULT_TARGET_EXPOSURE
         return float(min(max(target / image.exposure_time, 1.0), MAX_RATIO))
