@@ -49,3 +49,5 @@ PHONE_TILE = {"multiple": 16, "size": 256, "overlap": 32}
 SIGNATURE_KEY = "enhance"
 INPUT_NAME = "packed_raw"
 OUTPUT_NAME = "srgb"
+RAW_OUTPUT_NAME = "raw"  # the RAW head's output: the file itself says which head it has
+OUTPUT_NAMES = (OUTPUT_NAME, RAW_OUTPUT_NAME)

@@ -193,7 +193,9 @@ def render(predictor: LoadedModel, packed: np.ndarray, formats: Iterable[str], s
     """Runs the model and keeps only what the formats read: integer images quantised tile by tile
     (no frame-sized float32 output) unless a format needs the float output itself."""
     needs = {writers.FORMATS[name].bits for name in formats}
-    if None in needs:  # a format reading the raw float output (or the source) gets it whole
+    if getattr(predictor.engine, "head", "srgb") == "raw":  # the clean packed RAW, rendered by its format
+        return writers.Frame(None, source, raw=predictor.predict(packed))
+    if None in needs:  # a format reading the float output (or the source) gets it whole
         return writers.Frame(predictor.predict(packed), source)
     s = predictor.engine.scale
     shape = (packed.shape[0] * s, packed.shape[1] * s, 3)
@@ -317,7 +319,7 @@ def enhance(
             if writer.exception is not None:
                 continue  # keep draining so the model thread never blocks on a dead writer
             path, frame = item
-            height, width = next(iter(frame.quantized.values()), frame.srgb).shape[:2]
+            height, width = frame.size
             try:
                 paths = writers.write_frame(frame, out_dir, path.stem, formats)
                 finished.put((path, paths, None, height * width / 1e6))

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_lowlight.runtime import _scale_for
+from keras_lowlight.runtime import _output_geometry
 
 
 class KerasEngine:
@@ -22,13 +22,14 @@ class KerasEngine:
             from keras_lowlight.export import load_keras_model
 
             model = load_keras_model(model)
+        from keras_lowlight.models import head_of, input_multiple
+
         self.model = model
         shape = model.inputs[0].shape
         self.channels = int(shape[-1])
-        self.scale = _scale_for(self.channels)
+        self.head = head_of(model)
+        self.scale, self.out_channels = _output_geometry(self.channels, self.head)
         if multiple is None:
-            from keras_lowlight.models import input_multiple
-
             multiple = input_multiple(model)
         self.multiple = int(multiple)
         self._predict = None

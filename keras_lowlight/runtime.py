@@ -32,7 +32,8 @@ from keras_lowlight.conventions import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
     INPUT_NAME,
-    OUTPUT_NAME,
+    OUTPUT_NAMES,
+    RAW_OUTPUT_NAME,
     SCALE_FOR_CHANNELS,
     SIGNATURE_KEY,
 )
@@ -44,11 +45,16 @@ class RuntimeInputError(LowlightError):
 
 
 class TileEngine(Protocol):
-    """What the tiler needs from a backend: run one (1, h, w, C) tile → (1, s·h, s·w, 3)."""
+    """What the tiler needs from a backend: run one (1, h, w, C) tile → (1, s·h, s·w, out_channels).
+
+    sRGB head: s = 2 or 3, out_channels = 3. RAW head: s = 1, out_channels = C (the packed RAW).
+    """
 
     channels: int
     scale: int
     multiple: int
+    head: str
+    out_channels: int
 
     def run(self, tile: np.ndarray) -> np.ndarray: ...
 
@@ -87,6 +93,12 @@ def _scale_for(channels: int) -> int:
     return SCALE_FOR_CHANNELS[channels]
 
 
+def _output_geometry(channels: int, head: str) -> tuple[int, int]:
+    """(scale, output channels): ×s sRGB for the sRGB head, the packed RAW itself for the RAW head."""
+    scale = _scale_for(channels)
+    return (1, channels) if head == "raw" else (scale, 3)
+
+
 class LiteRTEngine:
     """A `.tflite` with the project's `enhance` signature on the LiteRT interpreter (XNNPACK).
 
@@ -112,16 +124,18 @@ class LiteRTEngine:
             raise RuntimeInputError(f"the .tflite has no `{SIGNATURE_KEY}` signature (has: {sorted(signatures)})")
         runner = probe.get_signature_runner(SIGNATURE_KEY)
         inputs, outputs = runner.get_input_details(), runner.get_output_details()
-        if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
+        output_name = next((name for name in OUTPUT_NAMES if name in outputs), None)
+        if INPUT_NAME not in inputs or output_name is None:
             raise RuntimeInputError(
-                f"the `{SIGNATURE_KEY}` signature must map {INPUT_NAME} → {OUTPUT_NAME}; "
+                f"the `{SIGNATURE_KEY}` signature must map {INPUT_NAME} → {' or '.join(OUTPUT_NAMES)}; "
                 f"it has {sorted(inputs)} → {sorted(outputs)}"
             )
         self._input_index = inputs[INPUT_NAME]["index"]
-        self._output_index = outputs[OUTPUT_NAME]["index"]
+        self._output_index = outputs[output_name]["index"]
         shape_signature = inputs[INPUT_NAME]["shape_signature"]
         self.channels = int(shape_signature[-1])
-        self.scale = _scale_for(self.channels)
+        self.head = "raw" if output_name == RAW_OUTPUT_NAME else "srgb"
+        self.scale, self.out_channels = _output_geometry(self.channels, self.head)
 
     def _new_interpreter(self):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -243,7 +257,8 @@ def enhance_frame(
     shrink: bool = True,
     sink: TileSink | None = None,
 ) -> np.ndarray | None:
-    """Enhances a full packed frame (H, W, C) tile by tile → (s·H, s·W, 3) float32 (not clipped).
+    """Enhances a full packed frame (H, W, C) tile by tile → (s·H, s·W, 3) float32 (not clipped);
+    for a RAW-head engine (H, W, C), the clean packed RAW.
 
     The frame is mirror-padded by `overlap` (and up to the tile grid), every tile has the same
     shape (one interpreter allocation), and each tile contributes only its core. `shrink=False`
@@ -266,7 +281,7 @@ def enhance_frame(
         raise RuntimeInputError(f"empty frame of shape {packed.shape}")
     if not np.issubdtype(packed.dtype, np.floating):
         raise RuntimeInputError(f"expected a float frame (normalised, amplified, clipped); got {packed.dtype}")
-    m, s = engine.multiple, engine.scale
+    m, s, out_c = engine.multiple, engine.scale, engine.out_channels
     tile_h, over_h, core_h = tile_plan(h, tile, overlap, m, shrink)
     tile_w, over_w, core_w = tile_plan(w, tile, overlap, m, shrink)
     rows, cols = math.ceil(h / core_h), math.ceil(w / core_w)
@@ -274,7 +289,7 @@ def enhance_frame(
     col_index = np.pad(np.arange(w), (over_w, cols * core_w - w + over_w), mode="symmetric")
     out = None
     if sink is None:
-        out = np.empty((h * s, w * s, 3), np.float32)
+        out = np.empty((h * s, w * s, out_c), np.float32)
 
         def sink(y: int, x: int, core: np.ndarray) -> None:
             out[y : y + core.shape[0], x : x + core.shape[1]] = core
@@ -293,9 +308,9 @@ def enhance_frame(
             band_row = r
         np.take(band, col_index[x0 : x0 + tile_w], axis=1, out=tile_buffer[0], mode="clip")
         result = engine.run(tile_buffer)
-        if result.shape != (1, tile_h * s, tile_w * s, 3):
+        if result.shape != (1, tile_h * s, tile_w * s, out_c):
             raise RuntimeInputError(
-                f"model returned {tuple(result.shape)} for a {tile_h}×{tile_w} tile; expected ×{s} and 3 channels"
+                f"model returned {tuple(result.shape)} for a {tile_h}×{tile_w} tile; expected ×{s} and {out_c} channels"
             )
         ch, cw = min(core_h, h - y0), min(core_w, w - x0)
         sink(y0 * s, x0 * s, result[0, over_h * s : (over_h + ch) * s, over_w * s : (over_w + cw) * s])

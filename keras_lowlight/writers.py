@@ -142,13 +142,21 @@ def write_png(f: BinaryIO, image: np.ndarray, level: int = 1, row_filter: int = 
 class Frame:
     """What a writer gets: the model's output and the RAW it came from.
 
-    `srgb` is the tiled model output (H, W, 3) float32, unclipped — or already quantised arrays
-    in `quantized` (bits → uint array) when the caller rendered straight to integers.
+    `srgb` is the tiled output of an sRGB-head model (H, W, 3) float32, unclipped — or already
+    quantised arrays in `quantized` (bits → uint array) when the caller rendered straight to
+    integers. `raw` is a RAW-head model's output (the clean packed RAW, (H, W, C) in [0, 1]).
     """
 
     srgb: np.ndarray | None
     source: Any = None  # keras_lowlight.raw.RawImage
     quantized: dict[int, np.ndarray] = field(default_factory=dict)
+    raw: np.ndarray | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of the picture (of the packed output for a RAW-head frame)."""
+        array = next(iter(self.quantized.values()), self.srgb if self.srgb is not None else self.raw)
+        return int(array.shape[0]), int(array.shape[1])
 
     def pixels(self, bits: int) -> np.ndarray:
         """The image quantised to `bits` (computed once, shared by formats of the same depth)."""
