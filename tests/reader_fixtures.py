@@ -73,6 +73,9 @@ def _active_area_dng(path: Path, mosaic: np.ndarray, pattern: str, area: tuple[i
         (50714, "I", 1, 500, True),
         (50717, "I", 1, 16383, True),
         (50829, "I", 4, area, True),
+        (50728, "2I", 3, (4444, 10000, 1, 1, 6452, 10000), True),  # AsShotNeutral: a real white balance
+        (50721, "2i", 9, (5838, 10000, -1430, 10000, -246, 10000, -3497, 10000, 11477, 10000, 2297, 10000,
+                          -748, 10000, 1885, 10000, 5778, 10000), True),  # ColorMatrix1 (Sony a7S II)
     ]
     tifffile.imwrite(path, mosaic, photometric=32803, extratags=tags, metadata=None)
     return path

@@ -77,10 +77,14 @@ def kotlin_jar() -> Path:
 
 
 class StandIn:
-    """Python twin of StandInModel (Support.kt): same float32 operations in the same order."""
+    """Python twin of StandInModel (Support.kt): same float32 operations in the same order.
 
-    def __init__(self, channels: int, scale: int, multiple: int):
-        self.channels, self.scale, self.multiple = channels, scale, multiple
+    `head="raw"` makes it a RAW-head stand-in: scale 1, as many output channels as input channels.
+    """
+
+    def __init__(self, channels: int, scale: int, multiple: int, head: str = "srgb"):
+        self.channels, self.multiple, self.head = channels, multiple, head
+        self.scale, self.out_channels = (1, channels) if head == "raw" else (scale, 3)
         self.calls = 0
 
     def run(self, tile: np.ndarray) -> np.ndarray:
@@ -94,7 +98,7 @@ class StandIn:
         h, w, c = t.shape
         s = self.scale
         yy, xx = np.meshgrid(np.arange(h * s), np.arange(w * s), indexing="ij")
-        channel = (((yy % s) * s + xx % s)[..., None] + np.arange(3)) % c
+        channel = (((yy % s) * s + xx % s)[..., None] + np.arange(self.out_channels)) % c
         return v[(yy // s)[..., None], (xx // s)[..., None], channel][None]
 
 
@@ -141,28 +145,32 @@ def goldens(tmp_path_factory, request) -> dict:
                                         "packed": f"{fixture.name}.packed.f32"})
 
     fixed = next(m for m in load_contract()["models"] if m["cfa"] == "bayer" and m["tile"]["fixed"])["tile"]
-    cases = [
-        ("bayer_RGGB", "bayer_RGGB", None, 48, 16, 16, True),
-        ("bayer_GBRG_fixed", "bayer_GBRG", None, 32, 8, 8, False),
-        ("bayer_tiny_5x7", "bayer_BGGR", (5, 7), 48, 16, 16, False),
-        ("xtrans", "xtrans", None, 32, 8, 8, True),
-        ("xtrans_phase_fixed", "xtrans_phase", None, 24, 4, 4, False),
-        ("canon_contract_tile", "canon_eos_550d", None, fixed["size"], fixed["overlap"], fixed["multiple"], False),
+    cases = [  # name, packed source, crop, tile, overlap, multiple, shrink, head
+        ("bayer_RGGB", "bayer_RGGB", None, 48, 16, 16, True, "srgb"),
+        ("bayer_GBRG_fixed", "bayer_GBRG", None, 32, 8, 8, False, "srgb"),
+        ("bayer_tiny_5x7", "bayer_BGGR", (5, 7), 48, 16, 16, False, "srgb"),
+        ("xtrans", "xtrans", None, 32, 8, 8, True, "srgb"),
+        ("xtrans_phase_fixed", "xtrans_phase", None, 24, 4, 4, False, "srgb"),
+        ("bayer_raw_head", "bayer_GRBG", None, 32, 8, 8, True, "raw"),
+        ("xtrans_raw_head_fixed", "xtrans", None, 24, 4, 4, False, "raw"),
+        ("canon_contract_tile", "canon_eos_550d", None, fixed["size"], fixed["overlap"], fixed["multiple"], False, "srgb"),
     ]
-    for name, source, crop, tile, overlap, multiple, shrink in cases:
+    for name, source, crop, tile, overlap, multiple, shrink, head in cases:
         if source not in packed_by_name:
             continue
         packed = packed_by_name[source]
         if crop:
             packed = np.ascontiguousarray(packed[: crop[0], : crop[1]])
         channels = packed.shape[-1]
-        engine = StandIn(channels, 2 if channels == 4 else 3, multiple)
+        engine = StandIn(channels, 2 if channels == 4 else 3, multiple, head)
         out = enhance_frame(engine, packed, tile=tile, overlap=overlap, shrink=shrink)
+        assert out.shape == (packed.shape[0] * engine.scale, packed.shape[1] * engine.scale, engine.out_channels)
         packed.astype("<f4").tofile(folder / f"{name}.in.f32")
         out.astype("<f4").tofile(folder / f"{name}.out.f32")
         manifest["tiling"].append({"name": name, "input": f"{name}.in.f32", "expected": f"{name}.out.f32",
                                    "shape": list(packed.shape), "tile": tile, "overlap": overlap, "multiple": multiple,
-                                   "shrink": shrink, "scale": engine.scale, "tiles": engine.calls})
+                                   "shrink": shrink, "scale": engine.scale, "out_channels": engine.out_channels,
+                                   "tiles": engine.calls})
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return {"folder": folder, "table": table, "manifest": manifest, "python": python_verdicts}
 
@@ -190,7 +198,10 @@ def test_kotlin_core_equals_python(kotlin_run, goldens, capsys):
     assert failed == 0 and skipped == 0 and passed == run
     manifest = goldens["manifest"]
     # One golden test per packed fixture and tiling case, all of which printed a zero difference.
-    assert len(manifest["packing"]) >= 9 and len(manifest["tiling"]) >= 5
+    packed = {case["name"] for case in manifest["packing"]}
+    assert {f"bayer_{cfa}" for cfa in ("RGGB", "BGGR", "GRBG", "GBRG")} | {"sid_name", "xtrans", "xtrans_phase",
+                                                                          "activearea_bayer"} <= packed
+    assert len(manifest["tiling"]) >= 7
     diffs = re.findall(r"max \|kotlin - python\| = (\S+)", out.stdout)
     assert len(diffs) == len(manifest["packing"]) + len(manifest["tiling"])
     assert all(float(d) == 0.0 for d in diffs), diffs

@@ -51,12 +51,12 @@ class TilingGoldenTest(private val name: String, private val case: JSONObject) {
         Fixtures.assumePresent()
         val shape = Fixtures.intArray(case.getJSONArray("shape"))
         val packed = Packed(Fixtures.floats(case.getString("input")), shape[0], shape[1], shape[2])
-        val model = StandInModel(shape[2], case.getInt("scale"))
+        val model = StandInModel(shape[2], case.getInt("scale"), case.getInt("out_channels"))
         val out = Tiler.enhance(model, packed, case.getInt("tile"), case.getInt("overlap"), case.getInt("multiple"), case.getBoolean("shrink"))
         val expected = Fixtures.floats(case.getString("expected"))
         val diff = Fixtures.maxAbsDiff(expected, out)
         println("tiling $name: ${shape[0]}x${shape[1]}x${shape[2]}, tile ${case.getInt("tile")} overlap ${case.getInt("overlap")} " +
-            "shrink ${case.getBoolean("shrink")}, ${model.calls} tiles, max |kotlin - python| = $diff")
+            "shrink ${case.getBoolean("shrink")}, output x${model.scale} ${model.outputChannels} channels, ${model.calls} tiles, max |kotlin - python| = $diff")
         assertEquals(case.getInt("tiles"), model.calls)
         assertEquals("max abs difference", 0.0, diff, 0.0)
     }

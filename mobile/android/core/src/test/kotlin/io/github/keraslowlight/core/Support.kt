@@ -66,10 +66,14 @@ object Fixtures {
  * A deterministic stand-in for the network that Python computes identically (float32, same order):
  * v = (t + 0.5·t[y−1]) − 0.25·t[x−1] (zeros outside the tile, as a convolution's padding), then
  * output (s·y + dy, s·x + dx, k) = v[y, x, (dy·s + dx + k) mod C] — a depth_to_space with a 3×3-ish
- * receptive field, so the tiler's overlap, mirror padding and core placement all show.
+ * receptive field, so the tiler's overlap, mirror padding and core placement all show. With scale 1
+ * and C output channels it stands in for a RAW-head model (output = the packed RAW).
  */
-class StandInModel(override val channels: Int, override val scale: Int) : TileModel {
+class StandInModel(
+    override val channels: Int,
+    override val scale: Int,
     override val outputChannels: Int = 3
+) : TileModel {
     var calls = 0
 
     override fun run(tile: FloatArray, height: Int, width: Int): FloatArray {
@@ -83,10 +87,11 @@ class StandInModel(override val channels: Int, override val scale: Int) : TileMo
             v[i] = (tile[i] + 0.5f * up) - 0.25f * left
         }
         val s = scale
-        val out = FloatArray(height * s * width * s * 3)
-        for (yy in 0 until height * s) for (xx in 0 until width * s) for (k in 0 until 3) {
-            val ch = ((yy % s) * s + xx % s + k) % c
-            out[(yy * width * s + xx) * 3 + k] = v[((yy / s) * width + xx / s) * c + ch]
+        val k = outputChannels
+        val out = FloatArray(height * s * width * s * k)
+        for (yy in 0 until height * s) for (xx in 0 until width * s) for (j in 0 until k) {
+            val ch = ((yy % s) * s + xx % s + j) % c
+            out[(yy * width * s + xx) * k + j] = v[((yy / s) * width + xx / s) * c + ch]
         }
         return out
     }
