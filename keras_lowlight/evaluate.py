@@ -95,8 +95,13 @@ def keras_predictor(model, tile: int | None = None) -> Callable[[np.ndarray], np
 def load_model(path: str | os.PathLike):
     """Loads a `.keras` model (default safe mode, inference only) or raises a one-line error."""
     from keras_lowlight.export import load_keras_model
+    from keras_lowlight.modelcheck import keras_problem
 
-    return load_keras_model(path)
+    model = load_keras_model(path)
+    problem = keras_problem(model)
+    if problem:
+        raise LowlightError(f"{path}: not a low-light RAW model: {problem}")
+    return model
 
 
 def _preview(image: np.ndarray, width: int) -> np.ndarray:
