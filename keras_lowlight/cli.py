@@ -59,6 +59,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model preset with model.fit (resumable, distributable)")
     p.add_argument("--dataset", default="sid/synthetic", help="TFDS config: sid/synthetic, sid/sony, sid/fuji")
     p.add_argument("--preset", default="resnet_se_16", help="model preset (see `lowlight models`)")
+    p.add_argument("--head", choices=("srgb", "raw"), default="srgb",
+                   help="srgb: the paper's RAW→sRGB model; raw: RAW→clean RAW, rendered with the file's colour")
     p.add_argument("--cfa", choices=("bayer", "xtrans"), default=None, help="default: from the dataset")
     p.add_argument("--crop", type=A.positive_int(8192, minimum=8), default=256,
         help="training crop side in packed pixels (paper: 256)")
@@ -88,7 +90,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         from keras_lowlight.train import train
 
         result = train(
-            args.preset, dataset=args.dataset, cfa=args.cfa, crop=args.crop, batch=args.batch,
+            args.preset, head=args.head, dataset=args.dataset, cfa=args.cfa, crop=args.crop, batch=args.batch,
             epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, learning_rate=args.lr,
             decay_every=args.decay_every, decay_unit=args.decay_unit, validation_split=args.val_split or None,
             validation_crop=args.val_crop, validation_steps=args.val_steps, crops_per_pair=args.crops_per_pair,

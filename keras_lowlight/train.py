@@ -40,10 +40,17 @@ class TrainingError(LowlightError):
 
 
 def compile_model(model: keras.Model, learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-4):
-    """L1 loss, Adam, PSNR/SSIM metrics (data_range 1 on clipped outputs) — the paper's setup."""
+    """L1 loss, Adam, PSNR/SSIM metrics (data_range 1 on clipped outputs) — the paper's setup.
+
+    A RAW-head model trains with L1 in a μ-law tone-mapped space instead (`losses.ToneMappedL1`,
+    so shadows count); its PSNR/SSIM are then on the linear packed RAW, not on sRGB.
+    """
+    from keras_lowlight.losses import loss_for
+    from keras_lowlight.models import head_of
+
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.MeanAbsoluteError(),
+        loss=loss_for(head_of(model)),
         metrics=[metrics.PeakSignalNoiseRatio(), metrics.StructuralSimilarity()],
     )
     return model
@@ -62,10 +69,14 @@ class ImageSummary(keras.callbacks.Callback):
 
         outputs = tf.clip_by_value(self.model(self.inputs, training=False), 0.0, 1.0)
         preview = packed_to_rgb(self.inputs.numpy()) ** (1 / 2.2)
+        targets = self.targets
+        if outputs.shape[-1] != 3:  # RAW head: packed RAW previews, crudely rendered like the input
+            outputs = packed_to_rgb(outputs.numpy()) ** (1 / 2.2)
+            targets = packed_to_rgb(np.clip(targets.numpy(), 0.0, 1.0)) ** (1 / 2.2)
         with self.writer.as_default():
             tf.summary.image("input_amplified", preview, step=epoch)
             tf.summary.image("output", outputs, step=epoch)
-            tf.summary.image("target", self.targets, step=epoch)
+            tf.summary.image("target", targets, step=epoch)
         self.writer.flush()
 
 
@@ -87,6 +98,7 @@ class TrainConfig:
     """Everything that defines a run; written to `config.json` beside the model."""
 
     preset: str = "resnet_se_16"
+    head: str = "srgb"  # "raw": the model outputs the clean packed RAW (trained against the long exposure)
     dataset: str = "sid/synthetic"
     cfa: str | None = None
     crop: int = 256
@@ -150,7 +162,13 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     it exists (delete it to start over). `train_scenes` / `val_scenes` replace the TFDS splits
     with already loaded scene datasets of the same schema.
     """
+    if not isinstance(preset, str):
+        from keras_lowlight.models import head_of
+
+        kwargs["head"] = head_of(preset)
     cfg = TrainConfig(preset=preset if isinstance(preset, str) else preset.name, **kwargs)
+    if cfg.head not in ("srgb", "raw"):
+        raise TrainingError(f"head must be 'srgb' or 'raw', got {cfg.head!r}")
     output = Path(cfg.output)
     _prepare_output(output)
     if cfg.seed is not None:
@@ -169,9 +187,11 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     cfa_kind = "bayer" if len(pattern) == 4 else "xtrans"
     if cfg.cfa is not None and cfg.cfa != cfa_kind:
         raise TrainingError(f"{cfg.dataset} holds {cfa_kind} frames, but --cfa {cfg.cfa} was asked for")
+    # The RAW head learns the clean long exposure, packed like the input (the dataset's `long_raw`).
+    target = {"target": "raw"} if cfg.head == "raw" else {}
     train_ds = data_lib.make_dataset(
         scenes=scenes, crop=cfg.crop, batch=cfg.batch, training=True,
-        shuffle_buffer=cfg.shuffle_buffer, crops_per_pair=cfg.crops_per_pair,
+        shuffle_buffer=cfg.shuffle_buffer, crops_per_pair=cfg.crops_per_pair, **target,
     )
     steps_per_epoch = cfg.steps_per_epoch or max(1, _count_pairs(scenes) * cfg.crops_per_pair // cfg.batch)
     val_ds, validation_steps = None, cfg.validation_steps
@@ -179,7 +199,7 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
         val_batch = cfg.batch if cfg.validation_crop else 1
         val_scene_ds = scenes_of(cfg.validation_split, val_scenes, shuffle=False)
         val_ds = data_lib.make_dataset(
-            scenes=val_scene_ds, cfa=cfa_kind, crop=cfg.validation_crop, batch=val_batch, training=False,
+            scenes=val_scene_ds, cfa=cfa_kind, crop=cfg.validation_crop, batch=val_batch, training=False, **target,
         )
         # Tell Keras the exact size of the (finite) validation set instead of letting it run dry.
         validation_steps = validation_steps or -(-_count_pairs(val_scene_ds) // val_batch)
@@ -188,7 +208,7 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
         if isinstance(preset, str):
             from keras_lowlight import models
 
-            model = models.get(preset, cfa=cfa_kind, **cfg.model_overrides)
+            model = models.get(preset, cfa=cfa_kind, head=cfg.head, **cfg.model_overrides)
         else:
             model = preset
         schedule = StepDecay(cfg.learning_rate, _decay_steps(cfg, steps_per_epoch), cfg.decay_factor)

@@ -32,6 +32,23 @@ def write_raw(tmp_path):
     return make
 
 
+_REPORTS = pytest.StashKey[dict]()
+
+
+@pytest.fixture(scope="session")
+def fuzz_report(request) -> dict:
+    """Tests put summary lines here (title -> lines); they are printed in the terminal summary,
+    so CI's log shows them without `pytest -s`."""
+    return request.config.stash.setdefault(_REPORTS, {})
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for title, lines in config.stash.get(_REPORTS, {}).items():
+        terminalreporter.write_sep("-", title)
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture
 def xtrans_pattern() -> str:
     return XTRANS_REFERENCE
