@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from keras_lowlight.runtime import _output_geometry
+from keras_lowlight import modelcheck
+from keras_lowlight.runtime import RuntimeInputError, _output_geometry
 
 
 class KerasEngine:
@@ -22,6 +23,9 @@ class KerasEngine:
             from keras_lowlight.export import load_keras_model
 
             model = load_keras_model(model)
+        problem = modelcheck.keras_problem(model)
+        if problem:
+            raise RuntimeInputError(f"not a low-light RAW model: {problem}")
         from keras_lowlight.models import head_of, input_multiple
 
         self.model = model

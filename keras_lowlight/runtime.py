@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from keras_lowlight import modelcheck
 from keras_lowlight.conventions import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
@@ -130,6 +131,9 @@ class LiteRTEngine:
                 f"the `{SIGNATURE_KEY}` signature must map {INPUT_NAME} → {' or '.join(OUTPUT_NAMES)}; "
                 f"it has {sorted(inputs)} → {sorted(outputs)}"
             )
+        problem = modelcheck.tflite_problem(inputs[INPUT_NAME], outputs[output_name])
+        if problem:
+            raise RuntimeInputError(f"not a low-light RAW model: {problem}")
         self._input_index = inputs[INPUT_NAME]["index"]
         self._output_index = outputs[output_name]["index"]
         shape_signature = inputs[INPUT_NAME]["shape_signature"]
@@ -213,11 +217,14 @@ def load_engine(path: str | os.PathLike, num_threads: int = 2, multiple: int | N
     path = Path(path)
     if not path.exists():
         raise RuntimeInputError(f"{path}: no such file")
-    if path.suffix == ".tflite":
-        return LiteRTEngine(path, num_threads=num_threads, multiple=multiple or 16)
-    if path.suffix == ".keras":
+    if path.suffix not in (".tflite", ".keras"):
+        raise RuntimeInputError(f"{path}: expected a .tflite or .keras model")
+    try:
+        if path.suffix == ".tflite":
+            return LiteRTEngine(path, num_threads=num_threads, multiple=multiple or 16)
         return _keras_engine_module().KerasEngine(path, multiple=multiple)
-    raise RuntimeInputError(f"{path}: expected a .tflite or .keras model")
+    except LowlightError as e:  # every model-file error names the file
+        raise RuntimeInputError(str(e) if str(path) in str(e) else f"{path}: {e}") from None
 
 
 # === Tiling ===
