@@ -288,7 +288,8 @@ def enhance_frame(
         raise RuntimeInputError(f"empty frame of shape {packed.shape}")
     if not np.issubdtype(packed.dtype, np.floating):
         raise RuntimeInputError(f"expected a float frame (normalised, amplified, clipped); got {packed.dtype}")
-    m, s, out_c = engine.multiple, engine.scale, engine.out_channels
+    # Engines written before the RAW head (no `out_channels`) are sRGB engines: 3 channels.
+    m, s, out_c = engine.multiple, engine.scale, getattr(engine, "out_channels", 3)
     tile_h, over_h, core_h = tile_plan(h, tile, overlap, m, shrink)
     tile_w, over_w, core_w = tile_plan(w, tile, overlap, m, shrink)
     rows, cols = math.ceil(h / core_h), math.ceil(w / core_w)
