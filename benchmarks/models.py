@@ -9,12 +9,18 @@ must not mix presets):
 * params and MACs per output megapixel (`keras_lowlight.models.count_macs`, layer by layer);
 * Keras CPU, TFLite float32 and TFLite int8 latency per output megapixel (LiteRT, 2 threads,
   median of interleaved repeats, graphs without the pad/crop adapters, input a multiple of 16);
-* peak RSS growth of one float32 Keras inference;
+* peak memory of one float32 Keras inference: the `ru_maxrss` (high-water mark of resident
+  memory) of a FRESH child process that imports TensorFlow, builds the preset and runs one
+  inference at the benchmark size — and that process's RSS just before the call, so the
+  difference bounds what the inference itself added;
 * PSNR / SSIM on the `sid/synthetic` test split (full frames through the tiler) after the SAME
-  budget for every preset: same data, steps, batch, crop, L1 + Adam, seed.
+  budget for every preset: same data, steps, batch, crop, L1 + Adam, seed. With `--seeds 0 1 2`
+  every preset is trained once per seed (each in a fresh child) and the table gives mean ± sample
+  standard deviation over seeds; speed and memory are measured for the first seed only.
 
-Prints one Markdown table with ratios to the U-Net and writes `benchmarks/results/models.csv`
-and the speed-vs-PSNR plot `benchmarks/results/models_speed_vs_psnr.png`.
+Prints one Markdown table with ratios to the U-Net and writes `benchmarks/results/models<tag>.{md,csv}`
+(benchmarks/_results.py; one CSV row per preset and seed) and the speed-vs-PSNR plot
+`benchmarks/results/models_speed_vs_psnr<tag>.png`.
 """
 
 from __future__ import annotations
@@ -31,13 +37,36 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import write_results  # noqa: E402
 PRESETS = ("sid_unet", "resnet_se_16", "mobile")
+
+
+def peak_memory(preset: str, args: argparse.Namespace) -> dict:
+    """Child mode: a fresh process builds the preset and runs one float32 inference; its ru_maxrss
+    is the real peak (TensorFlow's import and the model included)."""
+    import resource
+
+    import keras
+    import numpy as np
+    import psutil
+    import tensorflow as tf
+
+    from keras_lowlight import models
+
+    keras.utils.set_random_seed(args.seed)
+    fixed = models.without_size_adapters(models.get(preset, cfa="bayer"))
+    x = tf.constant(np.random.default_rng(0).random((1, args.size, args.size, 4), dtype=np.float32))
+    infer = tf.function(lambda t: fixed(t, training=False))
+    before = psutil.Process().memory_info().rss
+    infer(x).numpy()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    return {"keras_peak_rss_mb": peak / 2**20, "keras_rss_before_call_mb": before / 2**20}
 
 
 def measure_one(preset: str, args: argparse.Namespace) -> dict:
     import keras
     import numpy as np
-    import psutil
     import tensorflow as tf
 
     from keras_lowlight import data, export, models
@@ -62,16 +91,13 @@ def measure_one(preset: str, args: argparse.Namespace) -> dict:
     model.fit(train_ds, epochs=1, steps_per_epoch=args.steps, verbose=0)
     row["train_s"] = time.perf_counter() - start
     summary = evaluate(model, dataset="sid/synthetic", output=None, progress=False).summary()["overall"]
-    row.update(psnr=summary["psnr"], ssim=summary["ssim"], baseline_psnr=summary["baseline_psnr"])
+    row.update(seed=args.seed, psnr=summary["psnr"], ssim=summary["ssim"], baseline_psnr=summary["baseline_psnr"])
+    if args.quality_only:
+        return row
 
-    # Peak RSS growth of one float32 Keras inference at the benchmark size.
     x = np.random.default_rng(0).random((1, size, size, 4), dtype=np.float32)
-    process = psutil.Process()
     fixed = models.without_size_adapters(model)
     infer = tf.function(lambda t: fixed(t, training=False))
-    before = process.memory_info().rss
-    infer(tf.constant(x))
-    row["keras_peak_mb"] = (process.memory_info().rss - before) / 2**20
 
     # Latency: Keras, TFLite float32, TFLite int8 — interleaved repeats, median.
     crops = list(data.representative_crops("sid/synthetic", "train", count=32, crop=64))
@@ -118,27 +144,61 @@ def plot(rows: list[dict], path: Path) -> None:
     fig.savefig(path)
 
 
+def _spread(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """One row per preset: the first seed's speed/memory, quality as mean and spread over seeds."""
+    summary = []
+    for preset in dict.fromkeys(r["preset"] for r in rows):
+        mine = [r for r in rows if r["preset"] == preset]
+        first = {k: v for k, v in mine[0].items() if k not in ("seed", "psnr", "ssim")}
+        first["seeds"] = " ".join(str(r["seed"]) for r in mine)
+        first["psnr"], first["psnr_std"] = _spread([r["psnr"] for r in mine])
+        first["ssim"], first["ssim_std"] = _spread([r["ssim"] for r in mine])
+        summary.append(first)
+    return summary
+
+
 def table(rows: list[dict], args: argparse.Namespace) -> str:
     ref = next(r for r in rows if r["preset"] == "sid_unet")
+    seeds = len(args.seeds)
+    quality = (f"PSNR/SSIM: mean ± sample std over {seeds} seeds ({' '.join(map(str, args.seeds))})"
+               if seeds > 1 else f"PSNR/SSIM: one seed ({args.seeds[0]})")
     lines = [
         f"Bayer, {args.size}×{args.size} packed input ({(2 * args.size) ** 2 / 1e6:.2f} MP output), "
         f"LiteRT {args.threads} threads; equal budget: {args.steps} steps × batch {args.batch} × crop {args.crop}, "
-        f"L1 + Adam {args.lr:g}, seed {args.seed}; PSNR/SSIM on the sid/synthetic test split.",
+        f"L1 + Adam {args.lr:g}; {quality} on the sid/synthetic test split; speed and memory from seed {args.seeds[0]}. "
+        "Keras peak RSS: ru_maxrss of a fresh process that imports TensorFlow, builds the model and runs one "
+        "inference (RSS before the call in brackets).",
         "",
         "| preset | params | GMAC/out MP | ×fewer MACs | Keras ms/MP | TFLite fp32 ms/MP | TFLite int8 ms/MP "
-        "| int8 ×faster | Keras peak MB | train s | PSNR | SSIM | ΔPSNR vs U-Net |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| int8 ×faster | int8 backend | Keras peak RSS MB | train s | PSNR | SSIM | ΔPSNR vs U-Net |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
+    pm = (lambda v, sd, f: f"{v:{f}} ± {sd:{f}}") if seeds > 1 else (lambda v, sd, f: f"{v:{f}}")
     for r in rows:
         lines.append(
             f"| {r['preset']} | {r['params']:,} | {r['gmac_per_out_mp']:.1f} | "
             f"{ref['gmac_per_out_mp'] / r['gmac_per_out_mp']:.2f} | {r['keras_ms_per_mp']:.0f} | "
             f"{r['float32_ms_per_mp']:.0f} | {r['int8_ms_per_mp']:.0f} | "
-            f"{ref['int8_ms_per_mp'] / r['int8_ms_per_mp']:.2f} | {r['keras_peak_mb']:.0f} | {r['train_s']:.0f} | "
-            f"{r['psnr']:.2f} | {r['ssim']:.4f} | {r['psnr'] - ref['psnr']:+.2f} |"
+            f"{ref['int8_ms_per_mp'] / r['int8_ms_per_mp']:.2f} | {r['int8_backend']} | "
+            f"{r['keras_peak_rss_mb']:.0f} ({r['keras_rss_before_call_mb']:.0f}) | {r['train_s']:.0f} | "
+            f"{pm(r['psnr'], r['psnr_std'], '.2f')} | {pm(r['ssim'], r['ssim_std'], '.4f')} | "
+            f"{r['psnr'] - ref['psnr']:+.2f} |"
         )
     lines.append(f"\namplification-only baseline on the same images: {ref['baseline_psnr']:.2f} dB")
     return "\n".join(lines)
+
+
+def run_child(mode: str, preset: str, seed: int, extra: list[str]) -> dict:
+    child = subprocess.run([sys.executable, __file__, mode, preset, "--seed", str(seed), *extra],
+                           capture_output=True, text=True)
+    lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
+    if child.returncode != 0 or not lines:
+        sys.exit(f"{preset} (seed {seed}) failed:\n{child.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
 
 
 def main() -> None:
@@ -151,38 +211,43 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256, help="packed side for latency (multiple of 16)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="one training run per seed and preset; quality as mean ± std (≥ 3 to compare models)")
     parser.add_argument("--tag", default="", help="suffix of the result files, e.g. _1000steps")
     parser.add_argument("--replot", action="store_true", help="redraw the plot from the CSV of --tag")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child mode: measure one preset, print JSON
+    parser.add_argument("--peak", help=argparse.SUPPRESS)  # child mode: peak memory of one preset
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)  # the child's seed
+    parser.add_argument("--quality-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.one:
         print("RESULT " + json.dumps(measure_one(args.one, args)))
         return
+    if args.peak:
+        print("RESULT " + json.dumps(peak_memory(args.peak, args)))
+        return
     if args.replot:
         with open(RESULTS / f"models{args.tag}.csv") as f:
-            rows = [{k: (v if k == "preset" else float(v)) for k, v in r.items()} for r in csv.DictReader(f)]
-        plot(rows, RESULTS / f"models_speed_vs_psnr{args.tag}.png")
+            rows = [{k: (v if k in ("preset", "int8_backend", "seeds") else float(v)) for k, v in r.items()}
+                    for r in csv.DictReader(f)]
+        plot(summarise(rows) if "seed" in rows[0] else rows, RESULTS / f"models_speed_vs_psnr{args.tag}.png")
         return
+    extra = [a for a in sys.argv[1:]]
     rows = []
     for preset in args.presets:
-        print(f"measuring {preset} …", file=sys.stderr, flush=True)
-        child = subprocess.run([sys.executable, __file__, "--one", preset, *sys.argv[1:]],
-                               capture_output=True, text=True)
-        lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
-        if child.returncode != 0 or not lines:
-            sys.exit(f"{preset} failed:\n{child.stderr[-3000:]}")
-        rows.append(json.loads(lines[-1][len("RESULT "):]))
+        for i, seed in enumerate(args.seeds):
+            print(f"measuring {preset}, seed {seed} …", file=sys.stderr, flush=True)
+            row = run_child("--one", preset, seed, extra + (["--quality-only"] if i else []))
+            if not i:
+                row.update(run_child("--peak", preset, seed, extra))
+            rows.append(row)
     RESULTS.mkdir(exist_ok=True)
-    with open(RESULTS / f"models{args.tag}.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    plot(rows, RESULTS / f"models_speed_vs_psnr{args.tag}.png")
-    text = table(rows, args)
-    command = " ".join(["python benchmarks/models.py", *sys.argv[1:]])
-    (RESULTS / f"models{args.tag}.md").write_text(f"```\n{command}\n```\n\n{text}\n")
+    summary = summarise(rows)
+    plot(summary, RESULTS / f"models_speed_vs_psnr{args.tag}.png")
+    text = table(summary, args)
+    write_results(f"models{args.tag}", rows, title="Main presets side by side at an equal training budget",
+                  markdown=text)
     print(text)
 
 

@@ -9,7 +9,13 @@ Each preset that pads/crops inside (any H×W) is also timed as `<preset>/fixed`
 `models.input_multiple`). Latencies are medians over `--repeats` runs, measured in one process, interleaved per round so
 that machine load hits every model alike; the ratios to the first preset are what to read.
 int8: full-integer quantization (float32 I/O) calibrated on random [0, 1] crops, run with
-`ai_edge_litert.interpreter.Interpreter(num_threads=2)`.
+`ai_edge_litert.interpreter.Interpreter(num_threads=2)`; every row records the int8 backend
+(`xnnpack`, or `builtin` when XNNPACK refuses the graph) and the number of XNNPACK delegate nodes
+in the allocated interpreter's graph (each covers one delegated partition of the ops).
+`×faster (same kind)` compares like with like: any-size against the first preset's any-size
+graph, `/fixed` against its `/fixed` graph.
+
+Writes `benchmarks/results/models_speed_<cfa><--tag>.{md,csv}` (benchmarks/_results.py).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import argparse
 import os
 import statistics
 import time
+
+from _results import write_results
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -49,13 +57,12 @@ def main() -> None:
     parser.add_argument("--no-int8", action="store_true")
     parser.add_argument("--no-fixed", action="store_true", help="skip the any_size=False variants")
     parser.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
+    parser.add_argument("--tag", default="", help="suffix of the result files")
     args = parser.parse_args()
 
     import numpy as np
     import tensorflow as tf
     import tqdm
-    from ai_edge_litert.interpreter import Interpreter
-
     import keras
 
     from keras_lowlight import models
@@ -90,10 +97,10 @@ def main() -> None:
             flat = to_int8_tflite(model, channels)
             rows[name]["convert_s"] = time.perf_counter() - t0
             rows[name]["int8_kb"] = len(flat) / 1024
-            it = Interpreter(model_content=flat, num_threads=args.threads)
+            it, backend = int8_interpreter(flat, x.shape, args.threads)
             index = it.get_input_details()[0]["index"]
-            it.resize_tensor_input(index, x.shape)
-            it.allocate_tensors()
+            rows[name]["int8_backend"] = backend
+            rows[name]["int8_xnnpack_partitions"] = sum(op["op_name"] == "DELEGATE" for op in it._get_ops_details())
             it.set_tensor(index, x)
             it.invoke()  # warm-up
             interpreters[name] = it
@@ -113,21 +120,58 @@ def main() -> None:
                 int8_t[name].append(time.perf_counter() - t0)
 
     ref = names[0]
-    k_ref = statistics.median(keras_t[ref])
-    i_ref = statistics.median(int8_t[ref]) if ref in int8_t else None
+    fixed_ref = f"{ref}/fixed" if f"{ref}/fixed" in names else ref
     m_ref = rows[ref]["gmacs_per_mp"]
-    print(f"\ncfa={args.cfa}  packed input {args.size}×{args.size}  output {rows[ref]['out']}  "
-          f"threads(int8)={args.threads}  cpus={os.cpu_count()}")
-    print(f"{'preset':<18}{'params':>11}{'GMAC/MP':>10}{'×fewer':>8}{'keras ms':>10}{'×faster':>9}"
-          f"{'int8 ms':>9}{'×faster':>9}")
+    table = []
     for name in names:
-        k = statistics.median(keras_t[name])
-        line = (f"{name:<18}{rows[name]['params']:>11,}{rows[name]['gmacs_per_mp']:>10.2f}"
-                f"{m_ref / rows[name]['gmacs_per_mp']:>8.2f}{k * 1e3:>10.1f}{k_ref / k:>9.2f}")
+        same_kind = fixed_ref if name.endswith("/fixed") else ref
+        k, k_ref, k_same = (statistics.median(keras_t[n]) for n in (name, ref, same_kind))
+        row = {"preset": name, "params": rows[name]["params"], "gmac_per_out_mp": rows[name]["gmacs_per_mp"],
+               "x_fewer_macs": m_ref / rows[name]["gmacs_per_mp"], "keras_ms": k * 1e3,
+               "keras_x_faster": k_ref / k, "keras_x_faster_same_kind": k_same / k}
         if name in int8_t:
-            i = statistics.median(int8_t[name])
-            line += f"{i * 1e3:>9.1f}{i_ref / i:>9.2f}"
-        print(line)
+            i, i_ref, i_same = (statistics.median(int8_t[n]) for n in (name, ref, same_kind))
+            row.update(int8_ms=i * 1e3, int8_x_faster=i_ref / i, int8_x_faster_same_kind=i_same / i,
+                       int8_backend=rows[name]["int8_backend"],
+                       int8_xnnpack_partitions=rows[name]["int8_xnnpack_partitions"])
+        table.append(row)
+    lines = ["| preset | params | GMAC/MP | ×fewer | keras ms | ×faster | ×faster (same kind) | int8 ms | ×faster "
+             "| ×faster (same kind) | int8 backend | XNNPACK delegate nodes |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
+    for r in table:
+        lines.append(
+            f"| {r['preset']} | {r['params']:,} | {r['gmac_per_out_mp']:.2f} | {r['x_fewer_macs']:.2f} | "
+            f"{r['keras_ms']:.1f} | {r['keras_x_faster']:.2f} | {r['keras_x_faster_same_kind']:.2f} | "
+            + (f"{r['int8_ms']:.1f} | {r['int8_x_faster']:.2f} | {r['int8_x_faster_same_kind']:.2f} | "
+               f"{r['int8_backend']} | {r['int8_xnnpack_partitions']} |" if "int8_ms" in r else " | | | | |"))
+    text = "\n".join(lines)
+    notes = (f"cfa={args.cfa}, packed input {args.size}×{args.size}, output {rows[ref]['out'][0]}×{rows[ref]['out'][1]}, "
+             f"untrained weights (seed {args.seed}), medians of {args.repeats} interleaved rounds, "
+             f"int8 LiteRT threads={args.threads}. Ratios: to `{ref}`; same kind: any-size to `{ref}`, "
+             f"`/fixed` to `{fixed_ref}`.")
+    print(notes)
+    print(text)
+    write_results(f"models_speed_{args.cfa}{args.tag}", table, title=f"Model presets: cost and latency ({args.cfa})",
+                  notes=notes, markdown=text)
+
+
+def int8_interpreter(flat: bytes, shape: tuple, threads: int):
+    """An allocated interpreter and the backend it got: XNNPACK, or builtin kernels when XNNPACK
+    refuses the graph (as `keras_lowlight.runtime.LiteRTEngine` falls back)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    for backend, resolver in (("xnnpack", OpResolverType.AUTO),
+                              ("builtin", OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)):
+        it = Interpreter(model_content=flat, num_threads=threads, experimental_op_resolver_type=resolver)
+        it.resize_tensor_input(it.get_input_details()[0]["index"], shape)
+        try:
+            it.allocate_tensors()
+            return it, backend
+        except RuntimeError as e:
+            if backend != "xnnpack":
+                raise
+            print(f"XNNPACK refused the graph: {str(e).strip()[:120]}", flush=True)
+    raise AssertionError("unreachable")
 
 
 if __name__ == "__main__":

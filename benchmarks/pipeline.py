@@ -8,6 +8,7 @@ Measures, side by side on this machine:
   2. `model.fit` of the preset on one cached batch (so data cannot be its bottleneck), in
      crops/s = steps · batch / s;
 and prints their ratio (goal ≥ 5×: the accelerator never waits for data).
+Writes `benchmarks/results/pipeline.{md,csv}` (benchmarks/_results.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 import keras
 import tensorflow as tf
 
+from _results import write_results
 from keras_lowlight import data, models
 from keras_lowlight.train import compile_model
 
@@ -65,6 +67,12 @@ def main() -> None:
     print(f"| tf.data pipeline ({args.dataset}) | {supply:.1f} |")
     print(f"| model.fit {args.preset} | {demand:.2f} |")
     print(f"| ratio supply / demand | {supply / demand:.1f}× (goal ≥ 5×) |")
+    write_results("pipeline", [{"dataset": args.dataset, "preset": args.preset, "crop": args.crop,
+                                "batch": args.batch, "pipeline_crops_per_s": supply, "fit_crops_per_s": demand,
+                                "supply_over_demand": supply / demand}],
+                  title="Does the input pipeline keep model.fit fed?",
+                  notes=f"crops/s: tf.data pipeline ({args.pipeline_batches} batches after 3 warm-up) vs model.fit "
+                        f"of `{args.preset}` on one cached batch ({args.fit_steps} steps after 2 warm-up); goal ≥ 5×.")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@
 * sony / fuji on the dummy archives: tfrecord bytes / (zip + list files) bytes.
 * synthetic: tfrecord bytes / the same scenes' DNGs zipped (DEFLATE) as SID distributes them,
   and what storing the long exposure once per PAIR instead of once per scene would cost.
+
+Writes `benchmarks/results/sid_size_ratio.{md,csv}` (benchmarks/_results.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import tensorflow_datasets as tfds
+from _results import write_results
 
 import tfds_sid  # noqa: F401
 from keras_lowlight import synthetic
@@ -36,13 +39,22 @@ def build(config: str, data_dir: Path):
 
 
 def main() -> None:
+    rows: list[dict] = []
+    lines: list[str] = []
+
+    def report(line: str, **row) -> None:
+        print(line)
+        lines.append(line)
+        rows.append(row)
+
     with tempfile.TemporaryDirectory() as tmp:
         for config, camera in (("sony", "Sony"), ("fuji", "Fuji")):
             builder, _ = build(config, Path(tmp))
             source = sum(p.stat().st_size for p in DUMMY.glob(f"{camera}*"))
             prepared = prepared_bytes(builder)
-            print(f"{config:9s} dummy: source {source / 1e3:8.1f} kB  prepared {prepared / 1e3:8.1f} kB  "
-                  f"ratio {prepared / source:.2f}")
+            report(f"{config:9s} dummy: source {source / 1e3:8.1f} kB  prepared {prepared / 1e3:8.1f} kB  "
+                   f"ratio {prepared / source:.2f}", what=f"{config} dummy archives", source_bytes=source,
+                   prepared_bytes=prepared, ratio=prepared / source)
 
         builder, seconds = build("synthetic", Path(tmp))
         prepared = prepared_bytes(builder)
@@ -68,23 +80,32 @@ def main() -> None:
                 long_raw += len(example["long_raw"]["value"])  # zlib Tensor: {shape, value}
         scenes = sum(builder.info.splits[s].num_examples for s in ("train", "validation", "test"))
         per_pair = prepared + (long_png + long_raw) * (shorts / scenes - 1)
-        print(f"synthetic: source {source / 1e6:8.2f} MB  prepared {prepared / 1e6:8.2f} MB  "
-              f"ratio {prepared / source:.2f}  (build {seconds:.1f} s, {scenes} scenes, {shorts} short frames)")
-        print(f"synthetic: long PNGs {long_png / 1e6:.2f} MB + long RAWs {long_raw / 1e6:.2f} MB of it; "
-              f"storing the long once per pair instead "
-              f"would give {per_pair / 1e6:.2f} MB, ratio {per_pair / source:.2f}")
+        report(f"synthetic: source {source / 1e6:8.2f} MB  prepared {prepared / 1e6:8.2f} MB  "
+               f"ratio {prepared / source:.2f}  (build {seconds:.1f} s, {scenes} scenes, {shorts} short frames)",
+               what="synthetic (DNGs zipped as SID ships them)", source_bytes=source, prepared_bytes=prepared,
+               ratio=prepared / source, build_s=seconds, scenes=scenes, short_frames=shorts)
+        report(f"synthetic: long PNGs {long_png / 1e6:.2f} MB + long RAWs {long_raw / 1e6:.2f} MB of it; storing "
+               f"the long once per pair instead would give {per_pair / 1e6:.2f} MB, ratio {per_pair / source:.2f}",
+               what="synthetic, long exposure stored once per pair instead", source_bytes=source,
+               prepared_bytes=per_pair, ratio=per_pair / source, long_png_bytes=long_png, long_raw_bytes=long_raw)
         # Per-scene components, to project to SID's frames per scene (Sony: 2697 short / 231 long).
         with zipfile.ZipFile(buffer) as archive:
             zipped_long = sum(i.compress_size for i in archive.infolist() if "/long/" in i.filename) / scenes
             zipped_short = sum(i.compress_size for i in archive.infolist() if "/short/" in i.filename) / shorts
         stored_long = (long_png + long_raw) / scenes
         stored_short = (prepared - long_png - long_raw) / shorts
-        print(f"per scene: long PNG {long_png / scenes / 1e3:.0f} kB + long RAW zlib {long_raw / scenes / 1e3:.0f} kB "
-              f"vs long DNG zipped {zipped_long / 1e3:.0f} kB; "
-              f"short zlib {stored_short / 1e3:.0f} kB vs short DNG zipped {zipped_short / 1e3:.0f} kB")
+        report(f"per scene: long PNG {long_png / scenes / 1e3:.0f} kB + long RAW zlib {long_raw / scenes / 1e3:.0f} kB "
+               f"vs long DNG zipped {zipped_long / 1e3:.0f} kB; "
+               f"short zlib {stored_short / 1e3:.0f} kB vs short DNG zipped {zipped_short / 1e3:.0f} kB",
+               what="per frame (synthetic)", stored_long_bytes=stored_long, zipped_long_bytes=zipped_long,
+               stored_short_bytes=stored_short, zipped_short_bytes=zipped_short)
         for label, n in (("synthetic", shorts / scenes), ("SID Sony", 2697 / 231)):
             ratio = (stored_long + n * stored_short) / (zipped_long + n * zipped_short)
-            print(f"projected ratio at {n:5.2f} short frames per scene ({label}): {ratio:.2f}")
+            report(f"projected ratio at {n:5.2f} short frames per scene ({label}): {ratio:.2f}",
+                   what=f"projected at {n:.2f} short frames per scene ({label})", ratio=ratio)
+    write_results("sid_size_ratio", rows, title="sid: prepared TFDS size vs source archive size",
+                  notes="Each line as the script printed it:\n\n```\n" + "\n".join(lines) + "\n```",
+                  markdown=None)
 
 
 if __name__ == "__main__":

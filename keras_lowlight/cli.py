@@ -59,6 +59,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model preset with model.fit (resumable, distributable)")
     p.add_argument("--dataset", default="sid/synthetic", help="TFDS config: sid/synthetic, sid/sony, sid/fuji")
     p.add_argument("--preset", default="resnet_se_16", help="model preset (see `lowlight models`)")
+    p.add_argument("--head", choices=("srgb", "raw"), default="srgb",
+                   help="srgb: the paper's RAW→sRGB model; raw: RAW→clean RAW, rendered with the file's colour")
     p.add_argument("--cfa", choices=("bayer", "xtrans"), default=None, help="default: from the dataset")
     p.add_argument("--crop", type=A.positive_int(8192, minimum=8), default=256,
         help="training crop side in packed pixels (paper: 256)")
@@ -78,8 +80,6 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noise", choices=("recorded", "synthetic"), default="recorded",
                    help="recorded: the dataset's short frames; synthetic: fresh calibrated noise on the clean "
                         "long exposure every step (ELD's recipe)")
-    p.add_argument("--target", choices=("srgb", "raw"), default=None,
-                   help="default: what the model outputs (a RAW head learns the packed clean long exposure)")
     p.add_argument("--backup-every", type=A.steps_or_epoch, default="epoch",
         help="'epoch' or a number of steps")
     p.add_argument("--strategy", choices=("default", "mirrored", "multi-worker"), default="default")
@@ -93,13 +93,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         from keras_lowlight.train import train
 
         result = train(
-            args.preset, dataset=args.dataset, cfa=args.cfa, crop=args.crop, batch=args.batch,
+            args.preset, head=args.head, dataset=args.dataset, cfa=args.cfa, crop=args.crop, batch=args.batch,
             epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, learning_rate=args.lr,
             decay_every=args.decay_every, decay_unit=args.decay_unit, validation_split=args.val_split or None,
             validation_crop=args.val_crop, validation_steps=args.val_steps, crops_per_pair=args.crops_per_pair,
             backup_every=args.backup_every, strategy=args.strategy, output=args.output,
             data_dir=args.data_dir, manual_dir=args.manual_dir, model_overrides=_parse_overrides(args.set),
-            noise=args.noise, target=args.target,
+            noise=args.noise,
         )
         print(f"trained in {result.seconds:.0f} s; models in {result.output} (best.keras, last.keras), "
               f"log {result.output / 'log.csv'}, TensorBoard: tensorboard --logdir {result.output / 'tensorboard'}")

@@ -7,7 +7,9 @@ its users; here nothing assumes a camera.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ import numpy as np
 
 from keras_lowlight import packing
 from keras_lowlight.errors import RawReadError
+from keras_lowlight.rawcheck import container_problem, mosaic_problem
 from keras_lowlight.unprocess import RGB_TO_XYZ
 
 # SID names: SSSSS_FF_Es.ARW — scene id, burst index, exposure in seconds.
@@ -126,12 +129,24 @@ def exposure_from_name(path: str | os.PathLike) -> float | None:
     return float(match["exposure"]) if match else None
 
 
+@contextlib.contextmanager
+def _quiet_tifffile():
+    """tifffile logs every malformed tag at ERROR level, which Python's last-resort handler prints
+    to stderr; metadata here is best effort, and a bad file gets one line from us, not twenty."""
+    logger = logging.getLogger("tifffile")
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
+
+
 def _tiff_exif(data: bytes) -> dict:
     """ExposureTime / ISO from a TIFF-based container (DNG, ARW, NEF, CR2), best effort."""
     try:
         import tifffile
 
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        with _quiet_tifffile(), tifffile.TiffFile(io.BytesIO(data)) as tif:
             tags = {}
             for page in tif.pages[:1]:
                 for tag in page.tags.values():
@@ -145,7 +160,7 @@ def _tiff_exif(data: bytes) -> dict:
     iso = tags.get("ISOSpeedRatings") or tags.get("PhotographicSensitivity")
     if isinstance(iso, (tuple, list)):
         iso = iso[0] if iso else None
-    if iso:
+    if isinstance(iso, (int, np.integer)) and 0 < iso < 10**7:  # a corrupt tag may hold any type
         out["iso"] = int(iso)
     return out
 
@@ -161,6 +176,21 @@ def _xyz_to_cam(raw) -> np.ndarray:
     if np.any(cam_to_srgb) and abs(np.linalg.det(cam_to_srgb)) > 1e-6:
         return (np.linalg.inv(cam_to_srgb) @ np.linalg.inv(RGB_TO_XYZ)).astype(np.float32)
     return _SRGB_XYZ_TO_CAM
+
+
+def _white_balance(multipliers) -> tuple[float, float, float]:
+    """Camera multipliers normalised to G = 1; all zero (none recorded) means neutral. Values that
+    no camera writes (zero, negative, non-finite, or beyond 32× between channels) mean a corrupt
+    tag, which would silently tint the picture: refused."""
+    wb = np.asarray(multipliers, np.float64)
+    if not np.any(wb):
+        return (1.0, 1.0, 1.0)
+    if not (np.all(np.isfinite(wb)) and np.all(wb > 0)):
+        raise ValueError(f"corrupt white balance {tuple(round(float(v), 4) for v in wb)}")
+    wb = wb / wb[1]
+    if wb.max() > 32 or wb.min() < 1 / 32:
+        raise ValueError(f"implausible white balance R:G:B = {wb[0]:.4g}:1:{wb[2]:.4g} (corrupt file)")
+    return (float(wb[0]), 1.0, float(wb[2]))
 
 
 def _pattern_string(raw) -> str:
@@ -194,6 +224,9 @@ def read_raw(path: str | os.PathLike, data: bytes | None = None) -> RawImage:
             raise RawReadError(name, f"cannot read: {e.strerror or e}") from None
     if len(data) == 0:
         raise RawReadError(name, "empty file (0 bytes)")
+    problem = container_problem(data)  # LibRaw zero-fills what a cut file lacks; refuse it first
+    if problem:
+        raise RawReadError(name, problem)
     try:
         with rawpy.imread(io.BytesIO(data)) as raw:
             if raw.raw_type != rawpy.RawType.Flat or raw.num_colors != 3:
@@ -205,8 +238,7 @@ def read_raw(path: str | os.PathLike, data: bytes | None = None) -> RawImage:
             per_color = np.asarray(raw.black_level_per_channel, np.float32)
             blacks = per_color[site_colors]
             white = int(raw.white_level)
-            wb = np.asarray(raw.camera_whitebalance[:3], np.float64)
-            wb = tuple(float(v) for v in (wb / wb[1] if wb[1] > 0 else np.ones(3)))
+            wb = _white_balance(raw.camera_whitebalance[:3])
             xyz_to_cam = _xyz_to_cam(raw)
             shutter = float(raw.other.shutter_speed) if hasattr(raw, "other") else 0.0
             iso_speed = float(raw.other.iso_speed) if hasattr(raw, "other") else 0.0
@@ -214,6 +246,8 @@ def read_raw(path: str | os.PathLike, data: bytes | None = None) -> RawImage:
         raise
     except ValueError as e:
         raise RawReadError(name, str(e)) from None
+    except NotImplementedError as e:  # rawpy: a CFA descriptor it cannot expand (corrupt or exotic)
+        raise RawReadError(name, f"unsupported colour filter array ({e})") from None
     except rawpy.LibRawFileUnsupportedError:
         raise RawReadError(name, "not a RAW file LibRaw can decode") from None
     except (rawpy.LibRawIOError, rawpy.LibRawDataError, rawpy.LibRawTooBigError) as e:
@@ -224,6 +258,9 @@ def read_raw(path: str | os.PathLike, data: bytes | None = None) -> RawImage:
         raise RawReadError(name, f"image {mosaic.shape} too small")
     if white <= float(blacks.max()):
         raise RawReadError(name, f"white level {white} not above black level {blacks.max():g}")
+    problem = mosaic_problem(mosaic, float(blacks.max()), white)
+    if problem:
+        raise RawReadError(name, problem)
 
     exposure = exposure_from_name(name)
     if exposure is None and shutter > 0:
@@ -245,16 +282,21 @@ def read_raw(path: str | os.PathLike, data: bytes | None = None) -> RawImage:
     )
 
 
+def _printable(value: object, limit: int = 64) -> str:
+    """A tag as text fit for one line of `lowlight info` (a corrupt tag may hold anything)."""
+    return "".join(ch for ch in str(value) if ch.isprintable()).strip()[:limit]
+
+
 def _make_model(data: bytes) -> tuple[str, str]:
     """Camera make/model as LibRaw identifies them (via its `imgdata.idata`), best effort."""
     try:
         import tifffile
 
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        with _quiet_tifffile(), tifffile.TiffFile(io.BytesIO(data)) as tif:
             tags = tif.pages[0].tags
             make = tags.get("Make")
             model = tags.get("Model")
-            return (str(make.value).strip() if make else "", str(model.value).strip() if model else "")
+            return (_printable(make.value) if make else "", _printable(model.value) if model else "")
     except Exception:
         pass
     # RAF: "FUJIFILMCCD-RAW " header followed by the model name at byte 28.

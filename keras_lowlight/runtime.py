@@ -36,11 +36,16 @@ class RuntimeInputError(LowlightError):
 
 
 class TileEngine(Protocol):
-    """What the tiler needs from a backend: run one (1, h, w, C) tile → (1, s·h, s·w, 3)."""
+    """What the tiler needs from a backend: run one (1, h, w, C) tile → (1, s·h, s·w, out_channels).
+
+    sRGB head: s = 2 or 3, out_channels = 3. RAW head: s = 1, out_channels = C (the packed RAW).
+    """
 
     channels: int
     scale: int
     multiple: int
+    head: str
+    out_channels: int
 
     def run(self, tile: np.ndarray) -> np.ndarray: ...
 
@@ -49,6 +54,12 @@ def _scale_for(channels: int) -> int:
     if channels not in SCALE_FOR_CHANNELS:
         raise RuntimeInputError(f"model takes {channels} input channels; expected 4 (Bayer) or 9 (X-Trans)")
     return SCALE_FOR_CHANNELS[channels]
+
+
+def _output_geometry(channels: int, head: str) -> tuple[int, int]:
+    """(scale, output channels): ×s sRGB for the sRGB head, the packed RAW itself for the RAW head."""
+    scale = _scale_for(channels)
+    return (1, channels) if head == "raw" else (scale, 3)
 
 
 class LiteRTEngine:
@@ -64,7 +75,7 @@ class LiteRTEngine:
     """
 
     def __init__(self, model: str | os.PathLike | bytes, num_threads: int = 2, multiple: int = 16, max_shapes: int = 2):
-        from keras_lowlight.export import INPUT_NAME, OUTPUT_NAME, SIGNATURE_KEY, read_tflite
+        from keras_lowlight.export import INPUT_NAME, OUTPUT_NAMES, RAW_OUTPUT_NAME, SIGNATURE_KEY, read_tflite
 
         self.content = bytes(model) if isinstance(model, (bytes, bytearray)) else read_tflite(model)
         self.num_threads = num_threads
@@ -78,16 +89,18 @@ class LiteRTEngine:
             raise RuntimeInputError(f"the .tflite has no `{SIGNATURE_KEY}` signature (has: {sorted(signatures)})")
         runner = probe.get_signature_runner(SIGNATURE_KEY)
         inputs, outputs = runner.get_input_details(), runner.get_output_details()
-        if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
+        output_name = next((name for name in OUTPUT_NAMES if name in outputs), None)
+        if INPUT_NAME not in inputs or output_name is None:
             raise RuntimeInputError(
-                f"the `{SIGNATURE_KEY}` signature must map {INPUT_NAME} → {OUTPUT_NAME}; "
+                f"the `{SIGNATURE_KEY}` signature must map {INPUT_NAME} → {' or '.join(OUTPUT_NAMES)}; "
                 f"it has {sorted(inputs)} → {sorted(outputs)}"
             )
         self._input_index = inputs[INPUT_NAME]["index"]
-        self._output_index = outputs[OUTPUT_NAME]["index"]
+        self._output_index = outputs[output_name]["index"]
         shape_signature = inputs[INPUT_NAME]["shape_signature"]
         self.channels = int(shape_signature[-1])
-        self.scale = _scale_for(self.channels)
+        self.head = "raw" if output_name == RAW_OUTPUT_NAME else "srgb"
+        self.scale, self.out_channels = _output_geometry(self.channels, self.head)
 
     def _new_interpreter(self):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -141,12 +154,14 @@ class KerasEngine:
             from keras_lowlight.export import load_keras_model
 
             model = load_keras_model(model)
+        from keras_lowlight.models import head_of, input_multiple
+
         self.model = model
         shape = model.inputs[0].shape
         self.channels = int(shape[-1])
-        self.scale = _scale_for(self.channels)
+        self.head = head_of(model)
+        self.scale, self.out_channels = _output_geometry(self.channels, self.head)
         if multiple is None:
-            from keras_lowlight.models import input_multiple
 
             multiple = input_multiple(model)
         self.multiple = int(multiple)
@@ -206,7 +221,8 @@ def enhance_frame(
     progress: bool = False,
     shrink: bool = True,
 ) -> np.ndarray:
-    """Enhances a full packed frame (H, W, C) tile by tile → (s·H, s·W, 3) float32 (not clipped).
+    """Enhances a full packed frame (H, W, C) tile by tile → (s·H, s·W, 3) float32 (not clipped);
+    for a RAW-head engine (H, W, C), the clean packed RAW.
 
     The frame is mirror-padded by `overlap` (and up to the tile grid), every tile has the same
     shape (one interpreter allocation), and each tile contributes only its core. `shrink=False`
@@ -224,7 +240,7 @@ def enhance_frame(
         raise RuntimeInputError(f"empty frame of shape {packed.shape}")
     if not np.issubdtype(packed.dtype, np.floating):
         raise RuntimeInputError(f"expected a float frame (normalised, amplified, clipped); got {packed.dtype}")
-    m, s = engine.multiple, engine.scale
+    m, s, out_c = engine.multiple, engine.scale, engine.out_channels
     tile_h, over_h, core_h = tile_plan(h, tile, overlap, m, shrink)
     tile_w, over_w, core_w = tile_plan(w, tile, overlap, m, shrink)
     rows, cols = math.ceil(h / core_h), math.ceil(w / core_w)
@@ -235,7 +251,7 @@ def enhance_frame(
         ((over_h, pad_bottom), (over_w, pad_right), (0, 0)),
         mode="symmetric",
     )
-    out = np.empty((h * s, w * s, 3), np.float32)
+    out = np.empty((h * s, w * s, out_c), np.float32)
     steps = [(r, q) for r in range(rows) for q in range(cols)]
     if progress:
         from tqdm import tqdm
@@ -244,9 +260,9 @@ def enhance_frame(
     for r, q in steps:
         y0, x0 = r * core_h, q * core_w  # tile origin in padded coords = core origin in frame coords
         result = engine.run(padded[None, y0 : y0 + tile_h, x0 : x0 + tile_w])
-        if result.shape != (1, tile_h * s, tile_w * s, 3):
+        if result.shape != (1, tile_h * s, tile_w * s, out_c):
             raise RuntimeInputError(
-                f"model returned {tuple(result.shape)} for a {tile_h}×{tile_w} tile; expected ×{s} and 3 channels"
+                f"model returned {tuple(result.shape)} for a {tile_h}×{tile_w} tile; expected ×{s} and {out_c} channels"
             )
         ch, cw = min(core_h, h - y0), min(core_w, w - x0)
         out[y0 * s : (y0 + ch) * s, x0 * s : (x0 + cw) * s] = result[

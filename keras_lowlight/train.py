@@ -40,10 +40,17 @@ class TrainingError(LowlightError):
 
 
 def compile_model(model: keras.Model, learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-4):
-    """L1 loss, Adam, PSNR/SSIM metrics (data_range 1 on clipped outputs) — the paper's setup."""
+    """L1 loss, Adam, PSNR/SSIM metrics (data_range 1 on clipped outputs) — the paper's setup.
+
+    A RAW-head model trains with L1 in a μ-law tone-mapped space instead (`losses.ToneMappedL1`,
+    so shadows count); its PSNR/SSIM are then on the linear packed RAW, not on sRGB.
+    """
+    from keras_lowlight.losses import loss_for
+    from keras_lowlight.models import head_of
+
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.MeanAbsoluteError(),
+        loss=loss_for(head_of(model)),
         metrics=[metrics.PeakSignalNoiseRatio(), metrics.StructuralSimilarity()],
     )
     return model
@@ -62,10 +69,14 @@ class ImageSummary(keras.callbacks.Callback):
 
         outputs = tf.clip_by_value(self.model(self.inputs, training=False), 0.0, 1.0)
         preview = packed_to_rgb(self.inputs.numpy()) ** (1 / 2.2)
+        targets = self.targets
+        if outputs.shape[-1] != 3:  # RAW head: packed RAW previews, crudely rendered like the input
+            outputs = packed_to_rgb(outputs.numpy()) ** (1 / 2.2)
+            targets = packed_to_rgb(np.clip(targets.numpy(), 0.0, 1.0)) ** (1 / 2.2)
         with self.writer.as_default():
             tf.summary.image("input_amplified", preview, step=epoch)
             tf.summary.image("output", outputs, step=epoch)
-            tf.summary.image("target", self.targets, step=epoch)
+            tf.summary.image("target", targets, step=epoch)
         self.writer.flush()
 
 
@@ -87,6 +98,7 @@ class TrainConfig:
     """Everything that defines a run; written to `config.json` beside the model."""
 
     preset: str = "resnet_se_16"
+    head: str = "srgb"  # "raw": the model outputs the clean packed RAW (trained against the long exposure)
     dataset: str = "sid/synthetic"
     cfa: str | None = None
     crop: int = 256
@@ -110,7 +122,7 @@ class TrainConfig:
     seed: int | None = 0
     model_overrides: dict = field(default_factory=dict)
     noise: str = "recorded"  # or "synthetic": fresh noise on the clean long exposure every step
-    target: str | None = None  # "srgb" | "raw"; None: what the model outputs (C_out == C_in → raw)
+    target: str | None = None  # "srgb" | "raw"; None: the head's (raw head → the packed clean long exposure)
 
 
 @dataclass
@@ -127,11 +139,6 @@ def _decay_steps(cfg: TrainConfig, steps_per_epoch: int) -> int:
     if cfg.decay_unit == "epochs":
         return cfg.decay_every * steps_per_epoch
     raise TrainingError(f"decay_unit must be 'epochs' or 'steps', got {cfg.decay_unit!r}")
-
-
-def model_target(model: keras.Model) -> str:
-    """"raw" when the model gives back as many channels as it takes (a RAW-domain head), else "srgb"."""
-    return "raw" if model.output_shape[-1] == model.input_shape[-1] else "srgb"
 
 
 def _count_pairs(scenes: tf.data.Dataset) -> int:
@@ -157,7 +164,13 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     it exists (delete it to start over). `train_scenes` / `val_scenes` replace the TFDS splits
     with already loaded scene datasets of the same schema.
     """
+    if not isinstance(preset, str):
+        from keras_lowlight.models import head_of
+
+        kwargs["head"] = head_of(preset)
     cfg = TrainConfig(preset=preset if isinstance(preset, str) else preset.name, **kwargs)
+    if cfg.head not in ("srgb", "raw"):
+        raise TrainingError(f"head must be 'srgb' or 'raw', got {cfg.head!r}")
     output = Path(cfg.output)
     _prepare_output(output)
     if cfg.seed is not None:
@@ -180,10 +193,13 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
         if isinstance(preset, str):
             from keras_lowlight import models
 
-            model = models.get(preset, cfa=cfa_kind, **cfg.model_overrides)
+            model = models.get(preset, cfa=cfa_kind, head=cfg.head, **cfg.model_overrides)
         else:
             model = preset
-    target = cfg.target or model_target(model)
+    # The RAW head learns the clean long exposure, packed like the input (the dataset's `long_raw`).
+    target = cfg.target or cfg.head
+    if target != cfg.head:
+        raise TrainingError(f"a {cfg.head}-head model cannot learn the {target!r} target")
     if cfg.noise not in data_lib.NOISE_MODES:
         raise TrainingError(f"noise must be one of {data_lib.NOISE_MODES}, got {cfg.noise!r}")
     if target not in data_lib.TARGETS:

@@ -168,30 +168,6 @@ def test_cli_help_lists_commands():
 # --- a genuine camera file ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def canon_dng(tmp_path_factory) -> Path:
-    """colorchart.dng (Canon EOS 550D) from the tinydng 0.1.0 sdist on PyPI, cached, never committed."""
-    import os
-    import tarfile
-
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "keras_lowlight" / "tinydng"
-    target = cache / "colorchart.dng"
-    if not target.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        download = tmp_path_factory.mktemp("tinydng")
-        result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", "tinydng",
-             "tinydng==0.1.0", "-d", str(download)],
-            capture_output=True, text=True,
-        )
-        if result.returncode != 0:
-            pytest.skip(f"PyPI unreachable, cannot fetch the tinydng sdist: {result.stderr.strip()[-200:]}")
-        with tarfile.open(next(download.glob("tinydng-0.1.0.tar.gz"))) as tar:
-            member = tar.getmember("tinydng-0.1.0/colorchart.dng")
-            target.write_bytes(tar.extractfile(member).read())
-    return target
-
-
 def test_real_canon_dng_levels_come_from_the_file(canon_dng):
     image = read_raw(canon_dng)
     assert image.cfa_pattern == "RGGB"
