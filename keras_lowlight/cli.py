@@ -135,13 +135,16 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--manual-dir", default=None)
     p.add_argument("-o", "--output", default="runs/evaluate")
+    p.add_argument("--baseline", action="append", choices=("bm3d",), default=[],
+                   help="also score a classical baseline beside amplification-only (bm3d: seconds per image)")
 
     def run(args: argparse.Namespace) -> int:
         from keras_lowlight.evaluate import evaluate
 
         report = evaluate(args.model, dataset=args.dataset, split=args.split, protocol=args.protocol,
                           output=args.output, sheet_images=args.sheet_images, limit=args.limit,
-                          data_dir=args.data_dir, manual_dir=args.manual_dir)
+                          data_dir=args.data_dir, manual_dir=args.manual_dir,
+                          baselines=tuple(dict.fromkeys(args.baseline)))
         print(report.table())
         print(f"per-image CSV: {report.csv_path}\ncontact sheet: {report.sheet_path}")
         return 0

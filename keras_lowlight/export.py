@@ -65,8 +65,12 @@ def load_keras_model(path: str | os.PathLike) -> Any:
     from keras_lowlight.models import layers as _layers  # noqa: F401
 
     try:
-        return keras.saving.load_model(path, compile=False)
+        # safe_mode: a file may not run code on load (no lambda deserialisation): untrusted models are data.
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # zip/JSON/unknown-layer errors all mean "not a usable model"
+        if "arbitrary code execution" in str(e):
+            raise ExportError(f"{path}: refused: it holds Python code (a lambda); model files are loaded in "
+                              "safe mode only, as data") from None
         first_line = (str(e).strip().splitlines() or [""])[0][:200]
         raise ExportError(f"{path}: not a loadable Keras model ({type(e).__name__}: {first_line})") from None
 

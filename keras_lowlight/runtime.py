@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from keras_lowlight import modelcheck
 from keras_lowlight.errors import LowlightError
 
 SCALE_FOR_CHANNELS = {4: 2, 9: 3}  # Bayer packs to 4 channels (×2 back), X-Trans to 9 (×3)
@@ -95,6 +96,9 @@ class LiteRTEngine:
                 f"the `{SIGNATURE_KEY}` signature must map {INPUT_NAME} → {' or '.join(OUTPUT_NAMES)}; "
                 f"it has {sorted(inputs)} → {sorted(outputs)}"
             )
+        problem = modelcheck.tflite_problem(inputs[INPUT_NAME], outputs[output_name])
+        if problem:
+            raise RuntimeInputError(f"not a low-light RAW model: {problem}")
         self._input_index = inputs[INPUT_NAME]["index"]
         self._output_index = outputs[output_name]["index"]
         shape_signature = inputs[INPUT_NAME]["shape_signature"]
@@ -154,6 +158,9 @@ class KerasEngine:
             from keras_lowlight.export import load_keras_model
 
             model = load_keras_model(model)
+        problem = modelcheck.keras_problem(model)
+        if problem:
+            raise RuntimeInputError(f"not a low-light RAW model: {problem}")
         from keras_lowlight.models import head_of, input_multiple
 
         self.model = model
@@ -162,7 +169,6 @@ class KerasEngine:
         self.head = head_of(model)
         self.scale, self.out_channels = _output_geometry(self.channels, self.head)
         if multiple is None:
-
             multiple = input_multiple(model)
         self.multiple = int(multiple)
         self._predict = None
@@ -181,11 +187,14 @@ def load_engine(path: str | os.PathLike, num_threads: int = 2, multiple: int | N
     path = Path(path)
     if not path.exists():
         raise RuntimeInputError(f"{path}: no such file")
-    if path.suffix == ".tflite":
-        return LiteRTEngine(path, num_threads=num_threads, multiple=multiple or 16)
-    if path.suffix == ".keras":
+    if path.suffix not in (".tflite", ".keras"):
+        raise RuntimeInputError(f"{path}: expected a .tflite or .keras model")
+    try:
+        if path.suffix == ".tflite":
+            return LiteRTEngine(path, num_threads=num_threads, multiple=multiple or 16)
         return KerasEngine(path, multiple=multiple)
-    raise RuntimeInputError(f"{path}: expected a .tflite or .keras model")
+    except LowlightError as e:  # every model-file error names the file
+        raise RuntimeInputError(str(e) if str(path) in str(e) else f"{path}: {e}") from None
 
 
 # === Tiling ===
