@@ -18,10 +18,10 @@ import tensorflow as tf
 
 from keras_lowlight import noise as noise_lib
 from keras_lowlight import packing
+from keras_lowlight.conventions import MAX_RATIO, amplify  # one home for the amplification rule
 from keras_lowlight.errors import LowlightError
 from keras_lowlight.raw import normalize, normalize_tf
 
-MAX_RATIO = 300.0  # SID caps the amplification ratio at 300
 MISALIGNED_SCENES = (10034, 10045, 10172)  # Sony test scenes Maharjan et al. drop
 PROTOCOLS = ("sid", "maharjan", "all")
 AUTOTUNE = tf.data.AUTOTUNE
@@ -387,7 +387,7 @@ def eval_pairs(
                 continue
             norm = normalize(short["raw"][i], scene["black_levels"], scene["white_level"], layout.period)
             ratio = float(short["ratio"][i])
-            packed = np.minimum(packing.pack(norm, pattern) * min(ratio, MAX_RATIO), 1.0).astype(np.float32)
+            packed = amplify(packing.pack(norm, pattern), ratio)
             h, w = layout.cropped_shape(*norm.shape)
             dy, dx = layout.offset
             target = scene["long_srgb"][dy : dy + h, dx : dx + w].astype(np.float32) / 65535.0

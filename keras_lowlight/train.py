@@ -30,6 +30,8 @@ import tensorflow as tf
 from keras_lowlight import data as data_lib
 from keras_lowlight import metrics
 from keras_lowlight.schedules import StepDecay
+from keras_lowlight.checkpoints import (AtomicBackupAndRestore, BestModelCheckpoint, StopOnNonFiniteLoss,
+                                        save_model_atomically)
 from keras_lowlight.errors import LowlightError
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -231,10 +233,9 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     monitor = "val_psnr" if val_ds is not None else "psnr"
     sample_batch = next(iter((val_ds or train_ds).take(1)))
     all_callbacks = [
-        keras.callbacks.BackupAndRestore(str(output / "backup"), save_freq=cfg.backup_every,
-                                         delete_checkpoint=False),
-        keras.callbacks.ModelCheckpoint(str(output / "best.keras"), monitor=monitor, mode="max",
-                                        save_best_only=True),
+        StopOnNonFiniteLoss(output),  # first: raises before anything saves NaN weights
+        AtomicBackupAndRestore(str(output / "backup"), save_freq=cfg.backup_every, delete_checkpoint=False),
+        BestModelCheckpoint(output / "best.keras", monitor=monitor, mode="max"),
         keras.callbacks.CSVLogger(str(output / "log.csv"), append=True),
         keras.callbacks.TensorBoard(str(output / "tensorboard"), write_graph=False),
         ImageSummary(output / "tensorboard", sample_batch),
@@ -252,7 +253,7 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
         verbose=verbose,
     )
     seconds = time.time() - start
-    model.save(output / "last.keras")
+    save_model_atomically(model, output / "last.keras")
     # Cumulative over resumed segments, so a model card can state the run's real cost.
     timing = output / "train_time.json"
     previous = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
