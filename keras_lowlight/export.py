@@ -31,15 +31,17 @@ from typing import Any
 
 import numpy as np
 
-from keras_lowlight.files import write_atomically
+from keras_lowlight.conventions import (  # noqa: F401  (re-exported; one home for the .tflite face)
+    INPUT_NAME,
+    OUTPUT_NAME,
+    OUTPUT_NAMES,
+    RAW_OUTPUT_NAME,
+    SIGNATURE_KEY,
+)
 from keras_lowlight.errors import LowlightError
+from keras_lowlight.files import write_atomically
 
 MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
-SIGNATURE_KEY = "enhance"
-INPUT_NAME = "packed_raw"
-OUTPUT_NAME = "srgb"
-RAW_OUTPUT_NAME = "raw"  # the RAW head's output: the file itself says which head it has
-OUTPUT_NAMES = (OUTPUT_NAME, RAW_OUTPUT_NAME)
 DEFAULT_CALIBRATION_COUNT = 200
 
 Representative = Iterable[np.ndarray] | Callable[[], Iterable[np.ndarray]]
@@ -77,13 +79,12 @@ def load_keras_model(path: str | os.PathLike) -> Any:
 
 def read_tflite(path: str | os.PathLike) -> bytes:
     """The bytes of a `.tflite` file, checked to be a TFLite flatbuffer (identifier `TFL3`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ExportError(f"{path}: no such file")
-    data = path.read_bytes()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ExportError(f"{path}: not a TFLite model (no TFL3 flatbuffer identifier)")
-    return data
+    from keras_lowlight.runtime import RuntimeInputError, read_tflite as read_checked
+
+    try:
+        return read_checked(path)
+    except RuntimeInputError as e:
+        raise ExportError(str(e)) from None
 
 
 # === Calibration data ===
