@@ -58,8 +58,9 @@ class ContractTest {
             ModelContract.parse(json)
             fail("accepted a broken contract ($fragment)")
         } catch (e: ContractException) {
-            assertTrue("'${e.message}' should mention '$fragment'", e.message!!.contains(fragment))
-            assertTrue(!(e.message ?: "").contains('\n'))
+            val message = e.message ?: ""
+            assertTrue("'$message' should mention '$fragment'", message.contains(fragment))
+            assertTrue("one line: '$message'", !message.contains('\n'))
         }
     }
 
