@@ -94,6 +94,7 @@ def write_fixture(path: Path, seed: int = 0) -> Path:
 
 def extract_revision(revision: str, into: Path) -> Path:
     """The package as it was at `revision` (git archive), so 'before' runs in the same process setup."""
+    into.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "keras_lowlight"],
                              check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
