@@ -1,7 +1,8 @@
 """Keras model → `.tflite` for LiteRT, in five numeric modes, builtin ops only.
 
 Every file written here has the same face: one signature `enhance`, input `packed_raw`
-float32 (1, H, W, C) with dynamic H and W, output `srgb` float32 (1, s·H, s·W, 3). Quantized
+float32 (1, H, W, C) with dynamic H and W, output `srgb` float32 (1, s·H, s·W, 3) — or, for a
+RAW-head model, output `raw` float32 (1, H, W, C), the clean packed RAW to render. Quantized
 modes keep float32 I/O (QUANTIZE/DEQUANTIZE sit inside the graph), so the phone client and
 `keras_lowlight.runtime` never care which mode they run.
 
@@ -30,13 +31,17 @@ from typing import Any
 
 import numpy as np
 
-from keras_lowlight.files import write_atomically
+from keras_lowlight.conventions import (  # noqa: F401  (re-exported; one home for the .tflite face)
+    INPUT_NAME,
+    OUTPUT_NAME,
+    OUTPUT_NAMES,
+    RAW_OUTPUT_NAME,
+    SIGNATURE_KEY,
+)
 from keras_lowlight.errors import LowlightError
+from keras_lowlight.files import write_atomically
 
 MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
-SIGNATURE_KEY = "enhance"
-INPUT_NAME = "packed_raw"
-OUTPUT_NAME = "srgb"
 DEFAULT_CALIBRATION_COUNT = 200
 
 Representative = Iterable[np.ndarray] | Callable[[], Iterable[np.ndarray]]
@@ -62,21 +67,24 @@ def load_keras_model(path: str | os.PathLike) -> Any:
     from keras_lowlight.models import layers as _layers  # noqa: F401
 
     try:
-        return keras.saving.load_model(path, compile=False)
+        # safe_mode: a file may not run code on load (no lambda deserialisation): untrusted models are data.
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # zip/JSON/unknown-layer errors all mean "not a usable model"
+        if "arbitrary code execution" in str(e):
+            raise ExportError(f"{path}: refused: it holds Python code (a lambda); model files are loaded in "
+                              "safe mode only, as data") from None
         first_line = (str(e).strip().splitlines() or [""])[0][:200]
         raise ExportError(f"{path}: not a loadable Keras model ({type(e).__name__}: {first_line})") from None
 
 
 def read_tflite(path: str | os.PathLike) -> bytes:
     """The bytes of a `.tflite` file, checked to be a TFLite flatbuffer (identifier `TFL3`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ExportError(f"{path}: no such file")
-    data = path.read_bytes()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ExportError(f"{path}: not a TFLite model (no TFL3 flatbuffer identifier)")
-    return data
+    from keras_lowlight.runtime import RuntimeInputError, read_tflite as read_checked
+
+    try:
+        return read_checked(path)
+    except RuntimeInputError as e:
+        raise ExportError(str(e)) from None
 
 
 # === Calibration data ===
@@ -121,10 +129,13 @@ def _saved_model_with_signature(model, directory: str, static_tile: int | None =
     import keras
     import tensorflow as tf
 
+    from keras_lowlight.models import head_of
+
     channels = _model_channels(model)
+    output_name = output_name_for(head_of(model))
 
     def enhance(packed_raw):
-        return {OUTPUT_NAME: tf.cast(model(packed_raw, training=False), tf.float32)}
+        return {output_name: tf.cast(model(packed_raw, training=False), tf.float32)}
 
     # ExportArchive tracks the Keras 3 variables so the converter can freeze them into constants.
     archive = keras.export.ExportArchive()
@@ -134,6 +145,11 @@ def _saved_model_with_signature(model, directory: str, static_tile: int | None =
         input_signature=[tf.TensorSpec((1, static_tile, static_tile, channels), tf.float32, name=INPUT_NAME)],
     )
     archive.write_out(directory, verbose=False)
+
+
+def output_name_for(head: str) -> str:
+    """The `.tflite` output name of a head: `srgb` or `raw`."""
+    return RAW_OUTPUT_NAME if head == "raw" else OUTPUT_NAME
 
 
 def _converter_for(model, directory: str, static_tile: int | None = None):
@@ -283,8 +299,8 @@ def _with_input_shape(flatbuffer: bytes, shape) -> bytes:
     return bytes(builder.Output())
 
 
-def name_signature(flatbuffer: bytes) -> bytes:
-    """Renames a single-signature `.tflite`'s signature to `enhance(packed_raw) -> srgb`.
+def name_signature(flatbuffer: bytes, output_name: str = OUTPUT_NAME) -> bytes:
+    """Renames a single-signature `.tflite`'s signature to `enhance(packed_raw) -> srgb` (or `-> raw`).
 
     For graphs that must be converted from a frozen concrete function (whose signature the
     converter calls `serving_default`, with tensor-derived names).
@@ -309,7 +325,7 @@ def name_signature(flatbuffer: bytes) -> bytes:
     signature = signatures[0]
     signature.signatureKey = SIGNATURE_KEY
     signature.inputs[0].name = INPUT_NAME
-    signature.outputs[0].name = OUTPUT_NAME
+    signature.outputs[0].name = output_name
     builder = flatbuffers.Builder(len(flatbuffer) + 1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())

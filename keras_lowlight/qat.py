@@ -216,10 +216,18 @@ def calibrate_ranges(qat_model, dataset, batches: int = 16) -> None:
 
 
 def compile_for_qat(qat_model, learning_rate: float = 1e-5) -> None:
-    """L1 loss and Adam, as the float training — a small rate: the weights only need to settle."""
+    """The float training's loss (L1, or μ-law L1 for a RAW head) and Adam — a small rate: the
+    weights only need to settle."""
     import tf_keras
 
-    qat_model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), loss="mean_absolute_error")
+    from keras_lowlight.models import head_of
+
+    loss = "mean_absolute_error"
+    if head_of(qat_model) == "raw":
+        from keras_lowlight.losses import tonemapped_l1
+
+        loss = tonemapped_l1  # a plain function of TF-backend ops: tf_keras calls it as is
+    qat_model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), loss=loss)
 
 
 def fit_qat(qat_model, dataset, epochs: int = 1, steps_per_epoch: int | None = None, verbose: int | str = "auto"):
@@ -231,9 +239,11 @@ def convert_qat(qat_model) -> bytes:
     """A fitted QAT model → int8 `.tflite` with the project's `enhance(packed_raw) → srgb` signature."""
     import tensorflow as tf
 
-    from keras_lowlight.export import INPUT_NAME, OUTPUT_NAME, check_builtin_only, conversion_error, name_signature
+    from keras_lowlight.export import INPUT_NAME, check_builtin_only, conversion_error, name_signature, output_name_for
+    from keras_lowlight.models import head_of
 
     channels = int(qat_model.inputs[0].shape[-1])
+    output_name = output_name_for(head_of(qat_model))
 
     class Enhancer(tf.Module):
         def __init__(self, model):
@@ -242,7 +252,7 @@ def convert_qat(qat_model) -> bytes:
 
         @tf.function(input_signature=[tf.TensorSpec((1, None, None, channels), tf.float32, name=INPUT_NAME)])
         def enhance(self, packed_raw):
-            return {OUTPUT_NAME: self.model(packed_raw, training=False)}
+            return {output_name: self.model(packed_raw, training=False)}
 
     module = Enhancer(qat_model)
     # Freezing the concrete function directly (no SavedModel round trip): tfmot's
@@ -254,7 +264,7 @@ def convert_qat(qat_model) -> bytes:
         flatbuffer = converter.convert()
     except Exception as e:
         raise conversion_error("QAT int8", e) from e
-    flatbuffer = name_signature(flatbuffer)
+    flatbuffer = name_signature(flatbuffer, output_name)
     check_builtin_only(flatbuffer, "qat")
     return flatbuffer
 
@@ -290,10 +300,15 @@ def run_qat(
     if dataset is None:
         from keras_lowlight.data import make_dataset
 
-        cfa = {4: "bayer", 9: "xtrans"}.get(channels)
+        from keras_lowlight.conventions import CFA_FOR_CHANNELS
+
+        cfa = CFA_FOR_CHANNELS.get(channels)
         if cfa is None:
             raise QatError(f"{model_path}: input has {channels} channels; expected 4 (Bayer) or 9 (X-Trans)")
-        dataset = make_dataset(dataset=data, split="train", cfa=cfa, crop=crop, batch=batch, training=True)
+        from keras_lowlight.models import head_of
+
+        target = {"target": "raw"} if head_of(model) == "raw" else {}  # the clean packed RAW to learn
+        dataset = make_dataset(dataset=data, split="train", cfa=cfa, crop=crop, batch=batch, training=True, **target)
     qat_model = build_qat_model(model, size_adapters=size_adapters)
     calibrate_ranges(qat_model, dataset, calibration_batches)
     compile_for_qat(qat_model, learning_rate)

@@ -30,6 +30,8 @@ import tensorflow as tf
 from keras_lowlight import data as data_lib
 from keras_lowlight import metrics
 from keras_lowlight.schedules import StepDecay
+from keras_lowlight.checkpoints import (AtomicBackupAndRestore, BestModelCheckpoint, StopOnNonFiniteLoss,
+                                        save_model_atomically)
 from keras_lowlight.errors import LowlightError
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -40,10 +42,17 @@ class TrainingError(LowlightError):
 
 
 def compile_model(model: keras.Model, learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-4):
-    """L1 loss, Adam, PSNR/SSIM metrics (data_range 1 on clipped outputs) — the paper's setup."""
+    """L1 loss, Adam, PSNR/SSIM metrics (data_range 1 on clipped outputs) — the paper's setup.
+
+    A RAW-head model trains with L1 in a μ-law tone-mapped space instead (`losses.ToneMappedL1`,
+    so shadows count); its PSNR/SSIM are then on the linear packed RAW, not on sRGB.
+    """
+    from keras_lowlight.losses import loss_for
+    from keras_lowlight.models import head_of
+
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.MeanAbsoluteError(),
+        loss=loss_for(head_of(model)),
         metrics=[metrics.PeakSignalNoiseRatio(), metrics.StructuralSimilarity()],
     )
     return model
@@ -62,10 +71,14 @@ class ImageSummary(keras.callbacks.Callback):
 
         outputs = tf.clip_by_value(self.model(self.inputs, training=False), 0.0, 1.0)
         preview = packed_to_rgb(self.inputs.numpy()) ** (1 / 2.2)
+        targets = self.targets
+        if outputs.shape[-1] != 3:  # RAW head: packed RAW previews, crudely rendered like the input
+            outputs = packed_to_rgb(outputs.numpy()) ** (1 / 2.2)
+            targets = packed_to_rgb(np.clip(targets.numpy(), 0.0, 1.0)) ** (1 / 2.2)
         with self.writer.as_default():
             tf.summary.image("input_amplified", preview, step=epoch)
             tf.summary.image("output", outputs, step=epoch)
-            tf.summary.image("target", self.targets, step=epoch)
+            tf.summary.image("target", targets, step=epoch)
         self.writer.flush()
 
 
@@ -87,6 +100,7 @@ class TrainConfig:
     """Everything that defines a run; written to `config.json` beside the model."""
 
     preset: str = "resnet_se_16"
+    head: str = "srgb"  # "raw": the model outputs the clean packed RAW (trained against the long exposure)
     dataset: str = "sid/synthetic"
     cfa: str | None = None
     crop: int = 256
@@ -109,6 +123,8 @@ class TrainConfig:
     manual_dir: str | None = None
     seed: int | None = 0
     model_overrides: dict = field(default_factory=dict)
+    noise: str = "recorded"  # or "synthetic": fresh noise on the clean long exposure every step
+    target: str | None = None  # "srgb" | "raw"; None: the head's (raw head → the packed clean long exposure)
 
 
 @dataclass
@@ -150,7 +166,13 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     it exists (delete it to start over). `train_scenes` / `val_scenes` replace the TFDS splits
     with already loaded scene datasets of the same schema.
     """
+    if not isinstance(preset, str):
+        from keras_lowlight.models import head_of
+
+        kwargs["head"] = head_of(preset)
     cfg = TrainConfig(preset=preset if isinstance(preset, str) else preset.name, **kwargs)
+    if cfg.head not in ("srgb", "raw"):
+        raise TrainingError(f"head must be 'srgb' or 'raw', got {cfg.head!r}")
     output = Path(cfg.output)
     _prepare_output(output)
     if cfg.seed is not None:
@@ -169,40 +191,51 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     cfa_kind = "bayer" if len(pattern) == 4 else "xtrans"
     if cfg.cfa is not None and cfg.cfa != cfa_kind:
         raise TrainingError(f"{cfg.dataset} holds {cfa_kind} frames, but --cfa {cfg.cfa} was asked for")
+    with strategy.scope():
+        if isinstance(preset, str):
+            from keras_lowlight import models
+
+            model = models.get(preset, cfa=cfa_kind, head=cfg.head, **cfg.model_overrides)
+        else:
+            model = preset
+    # The RAW head learns the clean long exposure, packed like the input (the dataset's `long_raw`).
+    target = cfg.target or cfg.head
+    if target != cfg.head:
+        raise TrainingError(f"a {cfg.head}-head model cannot learn the {target!r} target")
+    if cfg.noise not in data_lib.NOISE_MODES:
+        raise TrainingError(f"noise must be one of {data_lib.NOISE_MODES}, got {cfg.noise!r}")
+    if target not in data_lib.TARGETS:
+        raise TrainingError(f"target must be one of {data_lib.TARGETS}, got {target!r}")
     train_ds = data_lib.make_dataset(
         scenes=scenes, crop=cfg.crop, batch=cfg.batch, training=True,
         shuffle_buffer=cfg.shuffle_buffer, crops_per_pair=cfg.crops_per_pair,
+        noise=cfg.noise, target=target, seed=cfg.seed,
     )
     steps_per_epoch = cfg.steps_per_epoch or max(1, _count_pairs(scenes) * cfg.crops_per_pair // cfg.batch)
     val_ds, validation_steps = None, cfg.validation_steps
     if cfg.validation_split or val_scenes is not None:
         val_batch = cfg.batch if cfg.validation_crop else 1
         val_scene_ds = scenes_of(cfg.validation_split, val_scenes, shuffle=False)
+        # Validation always scores the recorded short frames: fixed, comparable across runs.
         val_ds = data_lib.make_dataset(
             scenes=val_scene_ds, cfa=cfa_kind, crop=cfg.validation_crop, batch=val_batch, training=False,
+            target=target, seed=0,
         )
         # Tell Keras the exact size of the (finite) validation set instead of letting it run dry.
         validation_steps = validation_steps or -(-_count_pairs(val_scene_ds) // val_batch)
 
     with strategy.scope():
-        if isinstance(preset, str):
-            from keras_lowlight import models
-
-            model = models.get(preset, cfa=cfa_kind, **cfg.model_overrides)
-        else:
-            model = preset
         schedule = StepDecay(cfg.learning_rate, _decay_steps(cfg, steps_per_epoch), cfg.decay_factor)
         compile_model(model, schedule)
 
-    (output / "config.json").write_text(json.dumps({**asdict(cfg), "cfa": cfa_kind,
+    (output / "config.json").write_text(json.dumps({**asdict(cfg), "cfa": cfa_kind, "target": target,
                                                     "steps_per_epoch": steps_per_epoch}, indent=2))
     monitor = "val_psnr" if val_ds is not None else "psnr"
     sample_batch = next(iter((val_ds or train_ds).take(1)))
     all_callbacks = [
-        keras.callbacks.BackupAndRestore(str(output / "backup"), save_freq=cfg.backup_every,
-                                         delete_checkpoint=False),
-        keras.callbacks.ModelCheckpoint(str(output / "best.keras"), monitor=monitor, mode="max",
-                                        save_best_only=True),
+        StopOnNonFiniteLoss(output),  # first: raises before anything saves NaN weights
+        AtomicBackupAndRestore(str(output / "backup"), save_freq=cfg.backup_every, delete_checkpoint=False),
+        BestModelCheckpoint(output / "best.keras", monitor=monitor, mode="max"),
         keras.callbacks.CSVLogger(str(output / "log.csv"), append=True),
         keras.callbacks.TensorBoard(str(output / "tensorboard"), write_graph=False),
         ImageSummary(output / "tensorboard", sample_batch),
@@ -220,7 +253,7 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
         verbose=verbose,
     )
     seconds = time.time() - start
-    model.save(output / "last.keras")
+    save_model_atomically(model, output / "last.keras")
     # Cumulative over resumed segments, so a model card can state the run's real cost.
     timing = output / "train_time.json"
     previous = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0

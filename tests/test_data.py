@@ -120,3 +120,90 @@ def test_protocols():
 def test_eval_pairs_full_resolution():
     pair = next(data.eval_pairs(scenes=make_scenes(count=1, shape=(97, 131))))
     assert pair.packed.shape == (48, 65, 4) and pair.target.shape == (96, 130, 3)
+
+
+# === Fresh noise every element (`noise="synthetic"`) and the RAW target ===
+
+
+@pytest.mark.parametrize("signal_dn", [2.0, 20.0, 200.0, 2000.0])
+def test_synthetic_noise_has_the_closed_form_mean_and_variance(signal_dn):
+    """The pipeline's dark frame, on a flat field: E = y and Var = K·y + σ_TL²·Var_TL(λ) + σ_R² + 1/12."""
+    from keras_lowlight import noise
+
+    model = noise.NoiseModel.load()
+    params = model.params_for_gain(4.0)  # ISO ≈ 4200: shot, read and row noise all matter
+    scale = params.white_level - params.black_level
+    ratio = 100.0
+    clean = tf.fill([1200, 200], signal_dn * ratio / scale)
+    dn = data.synthesize_short_dn_tf(clean, ratio, params.as_dict(), seed=[7, 11]).numpy().astype(np.float64)
+    n = dn.size
+    expected_var = noise.expected_variance(signal_dn, params, quantization=True)
+    # Mean within 4 standard errors; variance within 3 % (sampling error ≈ 0.5 %, row noise adds some).
+    assert abs(dn.mean() - signal_dn) < 4 * np.sqrt(expected_var / n) + 0.02
+    assert dn.var() == pytest.approx(expected_var, rel=0.03)
+    # Rounded to whole DN, as a camera's ADC writes them.
+    np.testing.assert_array_equal(dn, np.round(dn))
+
+
+def test_synthetic_ratios_mix_sid_ratios_and_a_log_uniform_range():
+    ratios = np.array([float(data.draw_ratio_tf(tf.constant([3, i], tf.int64))) for i in range(400)])
+    at_sid = np.isin(ratios, data.SID_RATIOS)
+    assert 0.4 < at_sid.mean() < 0.6
+    others = ratios[~at_sid]
+    assert others.min() >= 50 and others.max() <= 350
+    # log-uniform: about half below the geometric midpoint sqrt(50·350) ≈ 132.
+    assert 0.35 < (others < np.sqrt(50 * 350)).mean() < 0.65
+
+
+def test_synthetic_noise_is_fresh_every_pass_and_reproducible_per_seed():
+    scenes = make_scenes(count=2, ratios=(100,))
+    kwargs = dict(scenes=scenes, crop=16, batch=2, noise="synthetic", shuffle_buffer=8)
+    first = data.make_dataset(seed=5, **kwargs)
+    again = data.make_dataset(seed=5, **kwargs)
+    other = data.make_dataset(seed=6, **kwargs)
+    a = [x.numpy() for x, _ in first.take(3)]
+    b = [x.numpy() for x, _ in again.take(3)]
+    c = [x.numpy() for x, _ in other.take(3)]
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    assert not np.array_equal(a[0], c[0])
+    # Two scenes, one pair each: every later batch re-visits them with new noise, never a copy.
+    assert len({u.tobytes() for u in a}) == 3
+
+
+def test_synthetic_input_is_the_noisy_long_exposure_at_the_right_brightness():
+    """The amplified synthetic input averages to the clean packed target (low ISO: little clipping)."""
+    from keras_lowlight import noise
+
+    scenes = make_scenes(count=2, ratios=(100,))
+    low_iso = noise.NoiseModel.load(profile="SonyA7S2_lowISO")
+    ds = data.make_dataset(scenes=scenes, crop=32, batch=1, noise="synthetic", target="raw", seed=1,
+                           noise_model=low_iso, shuffle_buffer=4)
+    for x, y in ds.take(8):
+        x, y = x[0].numpy(), y[0].numpy()
+        assert x.shape == y.shape == (32, 32, 4)
+        assert np.abs(x.mean((0, 1)) - y.mean((0, 1))).max() < 0.06
+        assert np.std(x - y) > 0.01  # there is noise
+
+
+def test_raw_target_is_the_packed_clean_long_exposure_aligned_with_the_input():
+    scenes = make_scenes(count=1, shape=(96, 128), ratios=(100,))
+    (x, y), = data.make_dataset(scenes=scenes, crop=None, batch=1, training=False, target="raw").take(1)
+    scene = next(scenes.as_numpy_iterator())
+    expected = np.clip((scene["long_raw"].astype(np.float32) - 512) / (16383 - 512), 0, 1)
+    np.testing.assert_allclose(y[0, ..., 0].numpy(), expected[0::2, 0::2], rtol=1e-6)
+    np.testing.assert_allclose(y[0, ..., 2].numpy(), expected[1::2, 1::2], rtol=1e-6)
+    assert x.shape == y.shape
+
+
+def test_synthetic_xtrans_pipeline_and_bad_arguments():
+    scenes = make_scenes(count=1, shape=(96, 120), cfa_pattern=XTRANS_REFERENCE, ratios=(250,))
+    x, y = next(iter(data.make_dataset(scenes=scenes, crop=16, batch=1, noise="synthetic", target="raw")))
+    assert x.shape == y.shape == (1, 16, 16, 9)
+    with pytest.raises(data.DatasetError, match="noise mode"):
+        data.make_dataset(scenes=scenes, crop=16, noise="gaussian")
+    with pytest.raises(data.DatasetError, match="target"):
+        data.make_dataset(scenes=scenes, crop=16, target="xyz")
+    old = scenes.map(lambda s: {k: v for k, v in s.items() if k != "long_raw"})
+    with pytest.raises(data.DatasetError, match="long_raw"):
+        data.make_dataset(scenes=old, crop=16, noise="synthetic")

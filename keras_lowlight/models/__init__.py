@@ -1,6 +1,8 @@
 """The model family: ResNet-SE (Maharjan et al. 2019), SID's U-Net (Chen et al. 2018) and a
 fast mobile ResNet-SE, all Keras 3 functional models with input `packed_raw` (N, H, W, C) and
-output `srgb` (N, s·H, s·W, 3).
+one of two heads: `srgb` (N, s·H, s·W, 3), the paper's rendered image (default), or `raw`
+(N, H, W, C), the clean packed RAW at the target exposure, rendered afterwards with the file's
+own colour metadata (`keras_lowlight.isp`).
 
 >>> from keras_lowlight import models
 >>> model = models.get("resnet_se_16", cfa="bayer")
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 # Registers everything a saved `.keras` file may reference (layers, and the metrics and schedule of
 # its compile config), so it loads in a fresh process before any model is built.
+from keras_lowlight import losses as _losses  # noqa: F401
 from keras_lowlight import metrics as _metrics  # noqa: F401
 from keras_lowlight import schedules as _schedules  # noqa: F401
 from keras_lowlight.models import layers  # noqa: F401
@@ -18,6 +21,7 @@ from keras_lowlight.models.macs import count_macs, macs_per_output_megapixel
 from keras_lowlight.models.mobile import mobile_resnet_se
 from keras_lowlight.models.presets import (
     CFA_IO,
+    HEADS,
     PRESETS,
     Preset,
     UnknownCfaError,
@@ -25,6 +29,8 @@ from keras_lowlight.models.presets import (
     cfa_io,
     describe,
     get,
+    head_of,
+    model_name,
     resolve,
 )
 from keras_lowlight.models.resnet_se import resnet_se
@@ -86,6 +92,7 @@ def __getattr__(name: str):  # the twin pulls in tf_keras: only when asked for
 
 __all__ = [
     "CFA_IO",
+    "HEADS",
     "PRESETS",
     "Preset",
     "UnknownCfaError",
@@ -95,9 +102,11 @@ __all__ = [
     "count_macs",
     "describe",
     "get",
+    "head_of",
     "input_multiple",
     "macs_per_output_megapixel",
     "mobile_resnet_se",
+    "model_name",
     "resnet_se",
     "resolve",
     "sid_unet",

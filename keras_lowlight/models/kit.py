@@ -105,6 +105,16 @@ class Keras3Kit:
         return self.keras.Model(inputs, outputs, name=name)
 
 
+def raw_output(kit: LayerKit, inputs: Tensor, residual: Tensor) -> Tensor:
+    """The RAW head's output: the amplified input plus a learned correction, named `raw`.
+
+    Residual learning (DnCNN-style): the network predicts what to take away (noise, the
+    clipping and black-level bias of the amplified short exposure), so an untrained model
+    already starts at amplification-only instead of at zero.
+    """
+    return kit.add(inputs, residual, name="raw")
+
+
 def check_positive_int(name: str, value: object) -> int:
     """keras-hub style argument check: ValueError quoting the received value."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

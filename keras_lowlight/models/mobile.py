@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras_lowlight.models.kit import Keras3Kit, LayerKit, check_positive_int
+from keras_lowlight.models.kit import Keras3Kit, LayerKit, check_choice, check_positive_int, raw_output
 from keras_lowlight.models.resnet_se import check_trunk_args, residual_trunk
 
 
@@ -36,10 +36,12 @@ def mobile_resnet_se_graph(
     scale: int = 2,
     downsample: int = 2,
     any_size: bool = True,
+    head: str = "srgb",
     name: str = "mobile_resnet_se",
 ) -> Any:
     check_trunk_args(blocks, filters, se_reduction, leaky_slope, res_scale, in_channels, scale)
     check_positive_int("downsample", downsample)
+    check_choice("head", head, ("srgb", "raw"))
     inputs = kit.input(in_channels, name="packed_raw")
     x = inputs
     adapt = any_size and downsample > 1
@@ -49,6 +51,13 @@ def mobile_resnet_se_graph(
         x = kit.space_to_depth(x, downsample, name="space_to_depth")
     x = kit.conv(x, filters, 3, name="head")
     x = residual_trunk(kit, x, blocks, filters, use_se, se_reduction, leaky_slope, res_scale)
+    if head == "raw":  # back to the packed resolution only (×downsample), in_channels out
+        x = kit.conv(x, in_channels * downsample * downsample, 3, name="upsample_conv")
+        if downsample > 1:
+            x = kit.depth_to_space(x, downsample, name="pixel_shuffle")
+        if adapt:
+            x = kit.crop_to_match(x, inputs, 1, name="raw_residual")
+        return kit.model(inputs, raw_output(kit, inputs, x), name=name)
     factor = downsample * scale
     x = kit.conv(x, 3 * factor * factor, 3, name="upsample_conv")
     if adapt:
@@ -70,6 +79,7 @@ def mobile_resnet_se(
     scale: int = 2,
     downsample: int = 2,
     any_size: bool = True,
+    head: str = "srgb",
     name: str = "mobile_resnet_se",
 ):
     """Builds the fast ResNet-SE variant (see the module docstring) as a Keras 3 model.
@@ -83,6 +93,8 @@ def mobile_resnet_se(
         any_size: pad the input to a multiple of `downsample` and crop the output back, so any
             H×W works. False drops those shape-dependent ops (H, W must then be multiples of
             `downsample`): the int8 TFLite graph then stays inside XNNPACK and runs ~2–3× faster.
+        head: "srgb" (above) or "raw": conv3×3 to in_channels·downsample², depth_to_space back
+            to the packed resolution, added to the input → `raw` (None, H, W, in_channels).
 
     Example:
     >>> model = mobile_resnet_se()
@@ -92,5 +104,5 @@ def mobile_resnet_se(
     return mobile_resnet_se_graph(
         Keras3Kit(), blocks=blocks, filters=filters, use_se=use_se, se_reduction=se_reduction,
         leaky_slope=leaky_slope, res_scale=res_scale, in_channels=in_channels, scale=scale,
-        downsample=downsample, any_size=any_size, name=name,
+        downsample=downsample, any_size=any_size, head=head, name=name,
     )

@@ -29,8 +29,14 @@ class UnknownCfaError(LowlightError):
         super().__init__(f"unknown CFA kind {cfa!r}; expected one of: {', '.join(CFA_IO)}")
 
 
-# cfa → (packed input channels, output upscale)
-CFA_IO: dict[str, tuple[int, int]] = {"bayer": (4, 2), "xtrans": (9, 3)}
+# cfa → (packed input channels, output upscale); one home in `keras_lowlight.conventions`.
+from keras_lowlight.conventions import CFA_IO  # noqa: E402
+
+# What a model outputs, and the name of its output layer (also the `.tflite` output name):
+#   srgb: the paper's — the rendered sRGB image at ×2 (Bayer) / ×3 (X-Trans), colour learned.
+#   raw:  the clean packed RAW at the target exposure, same shape as the input, [0, 1] scale;
+#         colour then comes from the file (`keras_lowlight.isp.render_packed`).
+HEADS = ("srgb", "raw")
 
 
 @dataclass(frozen=True)
@@ -87,28 +93,42 @@ def cfa_io(cfa: str) -> tuple[int, int]:
         raise UnknownCfaError(cfa) from None
 
 
-def resolve(name: str, cfa: str = "bayer", **overrides: Any) -> tuple[str, dict[str, Any]]:
+def check_head(head: object) -> str:
+    if head not in HEADS:
+        raise ValueError(f"`head` must be one of {', '.join(map(repr, HEADS))}. Received: head={head!r}")
+    return head  # type: ignore[return-value]
+
+
+def model_name(name: str, cfa: str, head: str = "srgb") -> str:
+    """`<preset>_<cfa>` for the paper's sRGB head, `<preset>_<cfa>_raw` for the RAW head."""
+    return f"{name}_{cfa}" if head == "srgb" else f"{name}_{cfa}_{head}"
+
+
+def resolve(name: str, cfa: str = "bayer", head: str = "srgb", **overrides: Any) -> tuple[str, dict[str, Any]]:
     """(builder kind, full keyword arguments) of a preset — the one architecture description
     that both the Keras 3 builders and the tf_keras twin consume."""
     if name not in PRESETS:
         raise UnknownPresetError(name, list(PRESETS))
     preset = PRESETS[name]
     in_channels, scale = cfa_io(cfa)
-    kwargs = {**preset.kwargs, "in_channels": in_channels, "scale": scale, "name": f"{name}_{cfa}"}
+    check_head(head)
+    kwargs = {**preset.kwargs, "in_channels": in_channels, "scale": scale, "head": head,
+              "name": model_name(name, cfa, head)}
     kwargs.update(overrides)
     return preset.builder, kwargs
 
 
-def get(name: str, cfa: str = "bayer", **overrides: Any):
-    """Builds a preset as a Keras 3 model named `<preset>_<cfa>` (e.g. `resnet_se_16_bayer`),
-    so a reloaded `.keras` file says what it is.
+def get(name: str, cfa: str = "bayer", head: str = "srgb", **overrides: Any):
+    """Builds a preset as a Keras 3 model named `<preset>_<cfa>` (e.g. `resnet_se_16_bayer`), or
+    `<preset>_<cfa>_raw` with the RAW head, so a reloaded `.keras` file says what it is.
 
     Example:
-    >>> model = get("resnet_se_16")                  # Bayer: 4 → ×2
-    >>> model = get("mobile", cfa="xtrans")          # X-Trans: 9 → ×3
+    >>> model = get("resnet_se_16")                  # Bayer: 4 → ×2 sRGB
+    >>> model = get("mobile", cfa="xtrans")          # X-Trans: 9 → ×3 sRGB
+    >>> model = get("mobile", head="raw")            # Bayer: 4 → 4, the clean packed RAW
     >>> model = get("tiny", upsampling="nearest")    # any builder argument can be overridden
     """
-    kind, kwargs = resolve(name, cfa, **overrides)
+    kind, kwargs = resolve(name, cfa, head, **overrides)
     try:
         return _builder(kind)(**kwargs)
     except TypeError as e:  # an override the builder does not take
@@ -126,12 +146,15 @@ def describe(model) -> tuple[str, dict[str, Any]]:
     in_channels = int(model.inputs[0].shape[-1])
     adapters = by_type.get("CropToMatch", []) + by_type.get("PadToMultiple", [])
     any_size = any(layer.enabled for layer in adapters)
-    out_name = model.get_layer("srgb")
+    head = head_of(model)
+    # The RAW head has no upsampler to read the scale from: it is the CFA's (unused by the graph).
+    cfa_scale = dict(CFA_IO.values()).get(in_channels, 1)
     if "MaxPooling2D" in by_type:
         conv1 = model.get_layer("conv1_1")
         return "sid_unet", {
             "in_channels": in_channels,
-            "scale": int(out_name.block_size),
+            "scale": int(model.get_layer("srgb").block_size) if head == "srgb" else cfa_scale,
+            "head": head,
             "base_filters": int(conv1.filters),
             "leaky_slope": float(getattr(model.get_layer("lrelu1_1"), "negative_slope", 0.0)),
             "any_size": any_size,
@@ -149,13 +172,19 @@ def describe(model) -> tuple[str, dict[str, Any]]:
         "leaky_slope": block.leaky_slope,
         "res_scale": block.res_scale,
         "in_channels": in_channels,
+        "head": head,
         "name": model.name,
     }
     if "SpaceToDepth" in by_type:
         downsample = int(first("SpaceToDepth").block_size)
-        factor = int(model.get_layer("pixel_shuffle" if "CropToMatch" in by_type else "srgb").block_size)
-        return "mobile_resnet_se", {**trunk, "scale": factor // downsample, "downsample": downsample,
-                                    "any_size": any_size}
+        if head == "raw":
+            scale = cfa_scale
+        else:
+            factor = int(model.get_layer("pixel_shuffle" if "CropToMatch" in by_type else "srgb").block_size)
+            scale = factor // downsample
+        return "mobile_resnet_se", {**trunk, "scale": scale, "downsample": downsample, "any_size": any_size}
+    if head == "raw":  # no upsampler: the builder's default stands in
+        return "resnet_se", {**trunk, "scale": cfa_scale, "upsampling": "pixel_shuffle"}
     if "DepthToSpace" in by_type:
         upsampling, scale = "pixel_shuffle", int(first("DepthToSpace").block_size)
     elif "NearestUpsample" in by_type:
@@ -163,3 +192,10 @@ def describe(model) -> tuple[str, dict[str, Any]]:
     else:
         upsampling, scale = "transposed", int(model.get_layer("upsample_transposed").strides[0])
     return "resnet_se", {**trunk, "scale": scale, "upsampling": upsampling}
+
+
+def head_of(model) -> str:
+    """"raw" when the model's output layer is the RAW head's (named `raw`), else "srgb"."""
+    # tfmot's QAT wrappers rename every layer `quant_<name>`.
+    names = {layer.name.removeprefix("quant_") for layer in model.layers}
+    return "raw" if "raw" in names and "srgb" not in names else "srgb"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras_lowlight.models.kit import Keras3Kit, LayerKit, Tensor, check_choice, check_positive_int
+from keras_lowlight.models.kit import Keras3Kit, LayerKit, Tensor, check_choice, check_positive_int, raw_output
 
 UPSAMPLING_KINDS = ("pixel_shuffle", "transposed", "nearest")
 
@@ -64,13 +64,18 @@ def resnet_se_graph(
     scale: int = 2,
     upsampling: str = "pixel_shuffle",
     any_size: bool = True,
+    head: str = "srgb",
     name: str = "resnet_se",
 ) -> Any:
     check_trunk_args(blocks, filters, se_reduction, leaky_slope, res_scale, in_channels, scale)
     check_choice("upsampling", upsampling, UPSAMPLING_KINDS)
+    check_choice("head", head, ("srgb", "raw"))
     inputs = kit.input(in_channels, name="packed_raw")
     x = kit.conv(inputs, filters, 3, name="head")
     x = residual_trunk(kit, x, blocks, filters, use_se, se_reduction, leaky_slope, res_scale)
+    if head == "raw":  # stays at the packed resolution: no upsampler
+        residual = kit.conv(x, in_channels, 3, name="raw_residual")
+        return kit.model(inputs, raw_output(kit, inputs, residual), name=name)
     x = upsample(kit, x, filters, scale, upsampling)
     outputs = kit.conv(x, 3, 3, name="srgb")
     return kit.model(inputs, outputs, name=name)
@@ -87,6 +92,7 @@ def resnet_se(
     scale: int = 2,
     upsampling: str = "pixel_shuffle",
     any_size: bool = True,
+    head: str = "srgb",
     name: str = "resnet_se",
 ):
     """Builds ResNet-SE as a Keras 3 functional model.
@@ -105,6 +111,8 @@ def resnet_se(
         upsampling: "pixel_shuffle" (paper), "transposed" or "nearest".
         any_size: accepted for a uniform preset interface; ResNet-SE never rounds sizes, so
             both values build the same graph.
+        head: "srgb" (the paper's, above) or "raw": trunk → conv3×3 → in_channels, added to the
+            input → `raw` (None, H, W, in_channels), the clean packed RAW (no upsampler).
 
     Example:
     >>> model = resnet_se()          # ResNet-SE-16, 1,379,715 parameters
@@ -114,5 +122,5 @@ def resnet_se(
     return resnet_se_graph(
         Keras3Kit(), blocks=blocks, filters=filters, use_se=use_se, se_reduction=se_reduction,
         leaky_slope=leaky_slope, res_scale=res_scale, in_channels=in_channels, scale=scale,
-        upsampling=upsampling, any_size=any_size, name=name,
+        upsampling=upsampling, any_size=any_size, head=head, name=name,
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras_lowlight.models.kit import Keras3Kit, LayerKit, check_positive_int
+from keras_lowlight.models.kit import Keras3Kit, LayerKit, check_choice, check_positive_int, raw_output
 
 LEVELS = 5
 INPUT_MULTIPLE = 2 ** (LEVELS - 1)
@@ -37,8 +37,10 @@ def sid_unet_graph(
     base_filters: int = 32,
     leaky_slope: float = 0.2,
     any_size: bool = True,
+    head: str = "srgb",
     name: str = "sid_unet",
 ) -> Any:
+    check_choice("head", head, ("srgb", "raw"))
     check_positive_int("in_channels", in_channels)
     check_positive_int("scale", scale)
     check_positive_int("base_filters", base_filters)
@@ -61,6 +63,9 @@ def sid_unet_graph(
             x = kit.crop_to_match(x, skip, 1, name=f"crop{level}")
         x = kit.concat([x, skip], name=f"concat{level}")
         x = _double_conv(kit, x, filters, leaky_slope, level)
+    if head == "raw":  # 1×1 conv to the input's channels, added to the input
+        x = kit.conv(x, in_channels, 1, name="conv10")
+        return kit.model(inputs, raw_output(kit, inputs, x), name=name)
     x = kit.conv(x, 3 * scale * scale, 1, name="conv10")
     outputs = kit.depth_to_space(x, scale, name="srgb")
     return kit.model(inputs, outputs, name=name)
@@ -72,6 +77,7 @@ def sid_unet(
     base_filters: int = 32,
     leaky_slope: float = 0.2,
     any_size: bool = True,
+    head: str = "srgb",
     name: str = "sid_unet",
 ):
     """Builds SID's U-Net as a Keras 3 functional model (input `packed_raw`, output `srgb`).
@@ -83,6 +89,8 @@ def sid_unet(
         any_size: crop each upsampled map to its skip (SID's behaviour), so any H×W works.
             False drops those shape-dependent ops: H, W must then be multiples of 16, and the
             int8 TFLite graph runs ~1.4× faster (the crops keep XNNPACK off the decoder).
+        head: "srgb" (SID's) or "raw": the 1×1 tail outputs in_channels, added to the input →
+            `raw` (None, H, W, in_channels), the clean packed RAW.
 
     Example:
     >>> model = sid_unet()           # 7,760,748 parameters
@@ -91,5 +99,5 @@ def sid_unet(
     """
     return sid_unet_graph(
         Keras3Kit(), in_channels=in_channels, scale=scale, base_filters=base_filters, leaky_slope=leaky_slope,
-        any_size=any_size, name=name,
+        any_size=any_size, head=head, name=name,
     )
