@@ -77,6 +77,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help="central validation crop; default full frames")
     p.add_argument("--val-steps", type=A.positive_int(10**9), default=None)
     p.add_argument("--crops-per-pair", type=A.positive_int(10**4), default=1)
+    p.add_argument("--noise", choices=("recorded", "synthetic"), default="recorded",
+                   help="recorded: the dataset's short frames; synthetic: fresh calibrated noise on the clean "
+                        "long exposure every step (ELD's recipe)")
     p.add_argument("--backup-every", type=A.steps_or_epoch, default="epoch",
         help="'epoch' or a number of steps")
     p.add_argument("--strategy", choices=("default", "mirrored", "multi-worker"), default="default")
@@ -96,6 +99,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             validation_crop=args.val_crop, validation_steps=args.val_steps, crops_per_pair=args.crops_per_pair,
             backup_every=args.backup_every, strategy=args.strategy, output=args.output,
             data_dir=args.data_dir, manual_dir=args.manual_dir, model_overrides=_parse_overrides(args.set),
+            noise=args.noise,
         )
         print(f"trained in {result.seconds:.0f} s; models in {result.output} (best.keras, last.keras), "
               f"log {result.output / 'log.csv'}, TensorBoard: tensorboard --logdir {result.output / 'tensorboard'}")

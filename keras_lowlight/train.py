@@ -123,6 +123,8 @@ class TrainConfig:
     manual_dir: str | None = None
     seed: int | None = 0
     model_overrides: dict = field(default_factory=dict)
+    noise: str = "recorded"  # or "synthetic": fresh noise on the clean long exposure every step
+    target: str | None = None  # "srgb" | "raw"; None: the head's (raw head → the packed clean long exposure)
 
 
 @dataclass
@@ -209,23 +211,6 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     cfa_kind = "bayer" if len(pattern) == 4 else "xtrans"
     if cfg.cfa is not None and cfg.cfa != cfa_kind:
         raise TrainingError(f"{cfg.dataset} holds {cfa_kind} frames, but --cfa {cfg.cfa} was asked for")
-    # The RAW head learns the clean long exposure, packed like the input (the dataset's `long_raw`).
-    target = {"target": "raw"} if cfg.head == "raw" else {}
-    train_ds = data_lib.make_dataset(
-        scenes=scenes, crop=cfg.crop, batch=cfg.batch, training=True,
-        shuffle_buffer=cfg.shuffle_buffer, crops_per_pair=cfg.crops_per_pair, **target,
-    )
-    steps_per_epoch = cfg.steps_per_epoch or max(1, _count_pairs(scenes) * cfg.crops_per_pair // cfg.batch)
-    val_ds, validation_steps = None, cfg.validation_steps
-    if cfg.validation_split or val_scenes is not None:
-        val_batch = cfg.batch if cfg.validation_crop else 1
-        val_scene_ds = scenes_of(cfg.validation_split, val_scenes, shuffle=False)
-        val_ds = data_lib.make_dataset(
-            scenes=val_scene_ds, cfa=cfa_kind, crop=cfg.validation_crop, batch=val_batch, training=False, **target,
-        )
-        # Tell Keras the exact size of the (finite) validation set instead of letting it run dry.
-        validation_steps = validation_steps or -(-_count_pairs(val_scene_ds) // val_batch)
-
     with strategy.scope():
         if isinstance(preset, str):
             from keras_lowlight import models
@@ -233,10 +218,37 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
             model = models.get(preset, cfa=cfa_kind, head=cfg.head, **cfg.model_overrides)
         else:
             model = preset
+    # The RAW head learns the clean long exposure, packed like the input (the dataset's `long_raw`).
+    target = cfg.target or cfg.head
+    if target != cfg.head:
+        raise TrainingError(f"a {cfg.head}-head model cannot learn the {target!r} target")
+    if cfg.noise not in data_lib.NOISE_MODES:
+        raise TrainingError(f"noise must be one of {data_lib.NOISE_MODES}, got {cfg.noise!r}")
+    if target not in data_lib.TARGETS:
+        raise TrainingError(f"target must be one of {data_lib.TARGETS}, got {target!r}")
+    train_ds = data_lib.make_dataset(
+        scenes=scenes, crop=cfg.crop, batch=cfg.batch, training=True,
+        shuffle_buffer=cfg.shuffle_buffer, crops_per_pair=cfg.crops_per_pair,
+        noise=cfg.noise, target=target, seed=cfg.seed,
+    )
+    steps_per_epoch = cfg.steps_per_epoch or max(1, _count_pairs(scenes) * cfg.crops_per_pair // cfg.batch)
+    val_ds, validation_steps = None, cfg.validation_steps
+    if cfg.validation_split or val_scenes is not None:
+        val_batch = cfg.batch if cfg.validation_crop else 1
+        val_scene_ds = scenes_of(cfg.validation_split, val_scenes, shuffle=False)
+        # Validation always scores the recorded short frames: fixed, comparable across runs.
+        val_ds = data_lib.make_dataset(
+            scenes=val_scene_ds, cfa=cfa_kind, crop=cfg.validation_crop, batch=val_batch, training=False,
+            target=target, seed=0,
+        )
+        # Tell Keras the exact size of the (finite) validation set instead of letting it run dry.
+        validation_steps = validation_steps or -(-_count_pairs(val_scene_ds) // val_batch)
+
+    with strategy.scope():
         schedule = StepDecay(cfg.learning_rate, _decay_steps(cfg, steps_per_epoch), cfg.decay_factor)
         compile_model(model, schedule)
 
-    (output / "config.json").write_text(json.dumps({**asdict(cfg), "cfa": cfa_kind,
+    (output / "config.json").write_text(json.dumps({**asdict(cfg), "cfa": cfa_kind, "target": target,
                                                     "steps_per_epoch": steps_per_epoch}, indent=2))
     monitor = "val_psnr" if val_ds is not None else "psnr"
     sample_batch = next(iter((val_ds or train_ds).take(1)))
