@@ -70,27 +70,32 @@ def main() -> None:
                         archive.writestr(f"Sony/short/{name}", data)
                     shorts += len(scene.shorts)
         source = buffer.tell()
-        # The PNG ground truth's share of the prepared size, from the records themselves.
+        # The ground truth's share of the prepared size (PNG render + the clean long RAW, zlib),
+        # from the records themselves.
+        long_raw = 0
+        skip = {"long_srgb": tfds.decode.SkipDecoding(), "long_raw": tfds.decode.SkipDecoding()}
         for split in ("train", "validation", "test"):
-            for example in tfds.as_numpy(builder.as_dataset(split=split, decoders={"long_srgb": tfds.decode.SkipDecoding()})):
+            for example in tfds.as_numpy(builder.as_dataset(split=split, decoders=skip)):
                 long_png += len(example["long_srgb"])
+                long_raw += len(example["long_raw"]["value"])  # zlib Tensor: {shape, value}
         scenes = sum(builder.info.splits[s].num_examples for s in ("train", "validation", "test"))
-        per_pair = prepared + long_png * (shorts / scenes - 1)
+        per_pair = prepared + (long_png + long_raw) * (shorts / scenes - 1)
         report(f"synthetic: source {source / 1e6:8.2f} MB  prepared {prepared / 1e6:8.2f} MB  "
                f"ratio {prepared / source:.2f}  (build {seconds:.1f} s, {scenes} scenes, {shorts} short frames)",
                what="synthetic (DNGs zipped as SID ships them)", source_bytes=source, prepared_bytes=prepared,
                ratio=prepared / source, build_s=seconds, scenes=scenes, short_frames=shorts)
-        report(f"synthetic: long PNGs {long_png / 1e6:.2f} MB of it; storing the long once per pair instead "
-               f"would give {per_pair / 1e6:.2f} MB, ratio {per_pair / source:.2f}",
+        report(f"synthetic: long PNGs {long_png / 1e6:.2f} MB + long RAWs {long_raw / 1e6:.2f} MB of it; storing "
+               f"the long once per pair instead would give {per_pair / 1e6:.2f} MB, ratio {per_pair / source:.2f}",
                what="synthetic, long exposure stored once per pair instead", source_bytes=source,
-               prepared_bytes=per_pair, ratio=per_pair / source, long_png_bytes=long_png)
+               prepared_bytes=per_pair, ratio=per_pair / source, long_png_bytes=long_png, long_raw_bytes=long_raw)
         # Per-scene components, to project to SID's frames per scene (Sony: 2697 short / 231 long).
         with zipfile.ZipFile(buffer) as archive:
             zipped_long = sum(i.compress_size for i in archive.infolist() if "/long/" in i.filename) / scenes
             zipped_short = sum(i.compress_size for i in archive.infolist() if "/short/" in i.filename) / shorts
-        stored_long = long_png / scenes
-        stored_short = (prepared - long_png) / shorts
-        report(f"per frame: long PNG {stored_long / 1e3:.0f} kB vs long DNG zipped {zipped_long / 1e3:.0f} kB; "
+        stored_long = (long_png + long_raw) / scenes
+        stored_short = (prepared - long_png - long_raw) / shorts
+        report(f"per scene: long PNG {long_png / scenes / 1e3:.0f} kB + long RAW zlib {long_raw / scenes / 1e3:.0f} kB "
+               f"vs long DNG zipped {zipped_long / 1e3:.0f} kB; "
                f"short zlib {stored_short / 1e3:.0f} kB vs short DNG zipped {zipped_short / 1e3:.0f} kB",
                what="per frame (synthetic)", stored_long_bytes=stored_long, zipped_long_bytes=zipped_long,
                stored_short_bytes=stored_short, zipped_short_bytes=zipped_short)

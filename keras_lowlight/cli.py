@@ -77,6 +77,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help="central validation crop; default full frames")
     p.add_argument("--val-steps", type=A.positive_int(10**9), default=None)
     p.add_argument("--crops-per-pair", type=A.positive_int(10**4), default=1)
+    p.add_argument("--noise", choices=("recorded", "synthetic"), default="recorded",
+                   help="recorded: the dataset's short frames; synthetic: fresh calibrated noise on the clean "
+                        "long exposure every step (ELD's recipe)")
     p.add_argument("--backup-every", type=A.steps_or_epoch, default="epoch",
         help="'epoch' or a number of steps")
     p.add_argument("--strategy", choices=("default", "mirrored", "multi-worker"), default="default")
@@ -96,6 +99,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             validation_crop=args.val_crop, validation_steps=args.val_steps, crops_per_pair=args.crops_per_pair,
             backup_every=args.backup_every, strategy=args.strategy, output=args.output,
             data_dir=args.data_dir, manual_dir=args.manual_dir, model_overrides=_parse_overrides(args.set),
+            noise=args.noise,
         )
         print(f"trained in {result.seconds:.0f} s; models in {result.output} (best.keras, last.keras), "
               f"log {result.output / 'log.csv'}, TensorBoard: tensorboard --logdir {result.output / 'tensorboard'}")
@@ -149,7 +153,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_enhance(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("enhance", help="RAW files or folders → 16-bit PNG/TIFF and 8-bit PNG")
+    p = sub.add_parser("enhance", help="RAW files or folders → 16-bit PNG + 8-bit PNG (or TIFF, …: --format)")
     p.add_argument("inputs", nargs="+", help="RAW files (ARW, RAF, DNG, …) or folders of them")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--model", default=None,
@@ -159,10 +163,12 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
         help="amplification ratio (capped at 300)")
     ratio.add_argument("--target-exposure", type=A.positive_float(86400.0, what="seconds"), default=None,
                        help="exposure in seconds to simulate; ratio = target / the file's exposure (default 10 s)")
-    p.add_argument("--backend", choices=("keras", "tflite"), default="keras")
+    p.add_argument("--backend", choices=("auto", "tflite", "keras"), default="auto",
+                   help="auto (default): LiteRT for a .tflite or the shipped model (no TensorFlow), Keras for .keras")
     p.add_argument("--tile", type=A.positive_int(8192, minimum=16), default=None,
         help="tile side in packed pixels (default: the runtime's)")
-    p.add_argument("--format", choices=("png", "tiff"), default="png", help="format of the 16-bit output")
+    p.add_argument("--format", type=A.formats, default=None, metavar="FORMATS",
+                   help="comma-separated outputs: png16, png8, tiff, … (default: png16,png8)")
     p.add_argument("--threads", type=A.positive_int(1024), default=2, help="LiteRT threads")
 
     def run(args: argparse.Namespace) -> int:
@@ -377,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     import os
 
-    # TensorFlow's C++ INFO/WARNING lines drown a command's own output; errors still show.
+    # TensorFlow's C++ INFO/WARNING lines drown a command's own output; errors still show (the
+    # lines it prints regardless are filtered by `native_logs_filtered` below).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -390,8 +397,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         absl.logging.set_verbosity(absl.logging.ERROR)  # TFDS deprecation chatter
     except ImportError:
         pass
+    from keras_lowlight.quiet import native_logs_filtered
+
     try:
-        return int(args.handler(args) or 0)
+        with native_logs_filtered():
+            return int(args.handler(args) or 0)
     except LowlightError as e:
         print(f"lowlight: error: {e}", file=sys.stderr)
         return 2

@@ -97,3 +97,13 @@ def existing_file(text: str) -> str:
 # Every validator the parser may use for a value that is a number; the CLI test checks that each
 # option whose default is a number uses one of these (or a NumberType).
 VALIDATED: tuple[Callable, ...] = (steps_or_epoch, existing_file)
+
+
+def formats(text: str) -> tuple[str, ...]:
+    """`--format png16,tiff` → checked format names (`keras_lowlight.writers.FORMATS`)."""
+    from keras_lowlight.writers import FormatError, parse_formats
+
+    try:
+        return parse_formats(text)
+    except FormatError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_lowlight.data import MAX_RATIO
+from keras_lowlight.conventions import CFA_FOR_CHANNELS, INPUT_NAME, MAX_RATIO, OUTPUT_NAME, PHONE_TILE, SIGNATURE_KEY
 from keras_lowlight.enhance import DEFAULT_RATIO, DEFAULT_TARGET_EXPOSURE
 
 REPO = Path(__file__).resolve().parent.parent
 CONTRACT_PATH = REPO / "mobile" / "MODEL_CONTRACT.json"
-TILE = {"multiple": 16, "size": 256, "overlap": 32}
+TILE = PHONE_TILE
 
 PREPROCESSING = {
     "bayer_channel_order": ["R", "G1", "B", "G2"],
@@ -41,8 +41,6 @@ PREPROCESSING = {
 def describe_model_io(tflite_path: str | Path) -> dict:
     """Signature, names, dtypes, shapes, quantization and scale, read from the `.tflite` itself."""
     from ai_edge_litert.interpreter import Interpreter
-
-    from keras_lowlight.export import INPUT_NAME, OUTPUT_NAME, SIGNATURE_KEY
 
     interpreter = Interpreter(model_path=str(tflite_path))
     signatures = interpreter.get_signature_list()
@@ -77,7 +75,7 @@ def describe_model_io(tflite_path: str | Path) -> dict:
 def entry_for(tflite_path: str | Path) -> dict:
     """A contract entry for a shipped file (path relative to the repository root)."""
     info = describe_model_io(tflite_path)
-    cfa = {4: "bayer", 9: "xtrans"}.get(info["input"]["channels"], "unknown")
+    cfa = CFA_FOR_CHANNELS.get(info["input"]["channels"], "unknown")
     static = info["input"]["shape"][1]
     tile = {**TILE, "size": static, "fixed": True} if static > 0 else {**TILE, "fixed": False}
     return {"file": Path(tflite_path).resolve().relative_to(REPO).as_posix(), "cfa": cfa, **info, "tile": tile}

@@ -25,21 +25,24 @@ import itertools
 import os
 import re
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from keras_lowlight.files import write_atomically
+from keras_lowlight.conventions import (  # noqa: F401  (re-exported; one home for the .tflite face)
+    INPUT_NAME,
+    OUTPUT_NAME,
+    OUTPUT_NAMES,
+    RAW_OUTPUT_NAME,
+    SIGNATURE_KEY,
+)
 from keras_lowlight.errors import LowlightError
+from keras_lowlight.files import write_atomically
 
 MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
-SIGNATURE_KEY = "enhance"
-INPUT_NAME = "packed_raw"
-OUTPUT_NAME = "srgb"
-RAW_OUTPUT_NAME = "raw"  # the RAW head's output: the file itself says which head it has
-OUTPUT_NAMES = (OUTPUT_NAME, RAW_OUTPUT_NAME)
 DEFAULT_CALIBRATION_COUNT = 200
 
 Representative = Iterable[np.ndarray] | Callable[[], Iterable[np.ndarray]]
@@ -59,27 +62,32 @@ def load_keras_model(path: str | os.PathLike) -> Any:
         raise ExportError(f"{path}: no such file")
     if path.suffix != ".keras":
         raise ExportError(f"{path}: expected a Keras 3 `.keras` model file")
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise ExportError(f"{path}: not a loadable Keras model (not a zip archive: truncated, corrupt or another format)")
     import keras
 
     import keras_lowlight.models  # noqa: F401  (registers the custom layers)
     from keras_lowlight.models import layers as _layers  # noqa: F401
 
     try:
-        return keras.saving.load_model(path, compile=False)
+        # safe_mode: a file may not run code on load (no lambda deserialisation): untrusted models are data.
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # zip/JSON/unknown-layer errors all mean "not a usable model"
+        if "arbitrary code execution" in str(e):
+            raise ExportError(f"{path}: refused: it holds Python code (a lambda); model files are loaded in "
+                              "safe mode only, as data") from None
         first_line = (str(e).strip().splitlines() or [""])[0][:200]
         raise ExportError(f"{path}: not a loadable Keras model ({type(e).__name__}: {first_line})") from None
 
 
 def read_tflite(path: str | os.PathLike) -> bytes:
     """The bytes of a `.tflite` file, checked to be a TFLite flatbuffer (identifier `TFL3`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ExportError(f"{path}: no such file")
-    data = path.read_bytes()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ExportError(f"{path}: not a TFLite model (no TFL3 flatbuffer identifier)")
-    return data
+    from keras_lowlight.runtime import RuntimeInputError, read_tflite as read_checked
+
+    try:
+        return read_checked(path)
+    except RuntimeInputError as e:
+        raise ExportError(str(e)) from None
 
 
 # === Calibration data ===

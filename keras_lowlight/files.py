@@ -16,7 +16,8 @@ def write_atomically(path: str | os.PathLike, content: bytes | Callable[[BinaryI
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
+        os.close(fd)
+        with open(tmp, "wb") as f:  # by name: writers such as tifffile want `f.name` to be a path
             if callable(content):
                 content(f)
             else:

@@ -30,6 +30,15 @@ from typing import Mapping
 import numpy as np
 
 DEFAULT_RESOURCE = "noise_sony_a7s2.json"
+# Noise profile per SID camera. The X-T2's is an approximation (see its file's description).
+CAMERA_RESOURCES = {"sony": "noise_sony_a7s2.json", "fuji": "noise_fuji_xt2.json"}
+
+
+def resource_for_camera(camera: str = "", cfa_kind: str = "bayer") -> str:
+    """The noise profile of a dataset's camera: Fujifilm (or any X-Trans) → X-T2, else a7S II."""
+    if "fuji" in camera.lower() or cfa_kind == "xtrans":
+        return CAMERA_RESOURCES["fuji"]
+    return CAMERA_RESOURCES["sony"]
 
 
 @dataclass(frozen=True)

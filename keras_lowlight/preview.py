@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from keras_lowlight.baseline import bt709_encode, packed_to_rgb
-from keras_lowlight.data import MAX_RATIO
+from keras_lowlight.conventions import SCALE_FOR_CHANNELS, amplify
 from keras_lowlight.raw import RawImage
 
 # sRGB(linear) ← camera RGB for a Sony a7S II-like sensor (rows sum to 1 so grey stays grey).
@@ -19,8 +19,8 @@ CAMERA_TO_SRGB = np.array([[1.97, -0.68, -0.29], [-0.29, 1.75, -0.46], [0.02, -0
 
 def simple_render(image: RawImage, ratio: float) -> np.ndarray:
     """(H, W, 3) float32 sRGB in [0, 1] of the amplified frame, without any denoising."""
-    packed = np.minimum(image.packed() * min(ratio, MAX_RATIO), 1.0)
+    packed = amplify(image.packed(), ratio)
     rgb = packed_to_rgb(packed) * np.asarray(image.white_balance, np.float32)
     srgb = bt709_encode(np.clip(rgb @ CAMERA_TO_SRGB.T, 0, 1))
-    scale = 2 if packed.shape[-1] == 4 else 3
+    scale = SCALE_FOR_CHANNELS[packed.shape[-1]]
     return np.repeat(np.repeat(srgb, scale, 0), scale, 1).astype(np.float32)

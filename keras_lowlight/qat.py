@@ -300,7 +300,9 @@ def run_qat(
     if dataset is None:
         from keras_lowlight.data import make_dataset
 
-        cfa = {4: "bayer", 9: "xtrans"}.get(channels)
+        from keras_lowlight.conventions import CFA_FOR_CHANNELS
+
+        cfa = CFA_FOR_CHANNELS.get(channels)
         if cfa is None:
             raise QatError(f"{model_path}: input has {channels} channels; expected 4 (Bayer) or 9 (X-Trans)")
         from keras_lowlight.models import head_of

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_lowlight.conventions import CFA_FOR_CHANNELS, PHONE_TILE, SCALE_FOR_CHANNELS
 from keras_lowlight.errors import LowlightError
 
 SONY_PACKED = (1424, 2128, 4)  # 2848×4256 Bayer → packed H×W×C
@@ -47,8 +48,8 @@ class ReportConfig:
     threads: int = 2
     latency_size: int = 256  # packed side of the latency input (512×512 output for Bayer)
     latency_repeats: int = 7
-    tile: int = 256
-    overlap: int = 32
+    tile: int = PHONE_TILE["size"]
+    overlap: int = PHONE_TILE["overlap"]
     memory: bool = True
     # The tiler feeds H, W multiples of 16, so the exported graphs can drop the pad/crop layers
     # (static shapes inside: XNNPACK runs them; see models.without_size_adapters).
@@ -63,7 +64,7 @@ def synthetic_pairs(count: int, channels: int, size: tuple[int, int] = (96, 128)
     """Dev-only (packed, target) pairs: a smooth colour target and a dark, noisy, amplified and
     clipped packed version of it — the shape of the real task, not its statistics."""
     rng = np.random.default_rng(seed)
-    scale = {4: 2, 9: 3}[channels]
+    scale = SCALE_FOR_CHANNELS[channels]
     h, w = size
     for _ in range(count):
         coarse = rng.uniform(0.05, 0.9, (h // 8 + 2, w // 8 + 2, 3)).astype(np.float32)
@@ -88,7 +89,7 @@ def held_out_pairs(config: ReportConfig, channels: int) -> list[tuple[np.ndarray
         return list(synthetic_pairs(config.images, channels))
     from keras_lowlight.data import test_pairs
 
-    cfa = {4: "bayer", 9: "xtrans"}[channels]
+    cfa = CFA_FOR_CHANNELS[channels]
     pairs = []
     for packed, target in test_pairs(dataset=config.data, split="test", cfa=cfa):
         pairs.append((packed, target))
@@ -204,7 +205,7 @@ def run_report(config: ReportConfig) -> list[dict]:
         else:
             from keras_lowlight.data import make_dataset
 
-            cfa = {4: "bayer", 9: "xtrans"}[channels]
+            cfa = CFA_FOR_CHANNELS[channels]
             dataset = make_dataset(
                 dataset=config.data, split="train", cfa=cfa, crop=config.qat_crop, batch=config.qat_batch,
                 training=True,

@@ -15,20 +15,30 @@ inference only approximately (usually closely on natural images, never bit-for-b
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import sys
+import tempfile
 import warnings
 from collections import OrderedDict
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
 
+from keras_lowlight import modelcheck
+from keras_lowlight.conventions import (
+    DEFAULT_OVERLAP,
+    DEFAULT_TILE,
+    INPUT_NAME,
+    OUTPUT_NAMES,
+    RAW_OUTPUT_NAME,
+    SCALE_FOR_CHANNELS,
+    SIGNATURE_KEY,
+)
 from keras_lowlight.errors import LowlightError
-
-SCALE_FOR_CHANNELS = {4: 2, 9: 3}  # Bayer packs to 4 channels (×2 back), X-Trans to 9 (×3)
-DEFAULT_TILE = 512
-DEFAULT_OVERLAP = 64
 
 
 class RuntimeInputError(LowlightError):
@@ -48,6 +58,34 @@ class TileEngine(Protocol):
     out_channels: int
 
     def run(self, tile: np.ndarray) -> np.ndarray: ...
+
+
+@contextlib.contextmanager
+def quiet_native_info():
+    """Drops LiteRT's native INFO lines ("Created TensorFlow Lite XNNPACK delegate", printed on every
+    interpreter whatever TF_CPP_MIN_LOG_LEVEL says) from file descriptor 2 while the block runs;
+    every other line written there (warnings, errors) is passed on when the block ends."""
+    from keras_lowlight.quiet import is_noise
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (embedded interpreters): nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().splitlines(keepends=True)
+                    if not is_noise(line)]
+            if kept:
+                sys.stderr.flush()
+                os.write(2, b"".join(kept))
 
 
 def _scale_for(channels: int) -> int:
@@ -75,8 +113,6 @@ class LiteRTEngine:
     """
 
     def __init__(self, model: str | os.PathLike | bytes, num_threads: int = 2, multiple: int = 16, max_shapes: int = 2):
-        from keras_lowlight.export import INPUT_NAME, OUTPUT_NAMES, RAW_OUTPUT_NAME, SIGNATURE_KEY, read_tflite
-
         self.content = bytes(model) if isinstance(model, (bytes, bytearray)) else read_tflite(model)
         self.num_threads = num_threads
         self.multiple = int(multiple)
@@ -95,6 +131,9 @@ class LiteRTEngine:
                 f"the `{SIGNATURE_KEY}` signature must map {INPUT_NAME} → {' or '.join(OUTPUT_NAMES)}; "
                 f"it has {sorted(inputs)} → {sorted(outputs)}"
             )
+        problem = modelcheck.tflite_problem(inputs[INPUT_NAME], outputs[output_name])
+        if problem:
+            raise RuntimeInputError(f"not a low-light RAW model: {problem}")
         self._input_index = inputs[INPUT_NAME]["index"]
         self._output_index = outputs[output_name]["index"]
         shape_signature = inputs[INPUT_NAME]["shape_signature"]
@@ -107,16 +146,18 @@ class LiteRTEngine:
 
         resolver = OpResolverType.AUTO if self.backend == "xnnpack" else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         try:
-            return Interpreter(
-                model_content=self.content, num_threads=self.num_threads, experimental_op_resolver_type=resolver
-            )
+            with quiet_native_info():
+                return Interpreter(
+                    model_content=self.content, num_threads=self.num_threads, experimental_op_resolver_type=resolver
+                )
         except (ValueError, RuntimeError) as e:
             raise RuntimeInputError(f"LiteRT cannot load the model: {str(e).strip().splitlines()[0]}") from None
 
     def _allocated(self, shape: tuple[int, ...]):
         interpreter = self._new_interpreter()
         interpreter.resize_tensor_input(self._input_index, list(shape), strict=False)
-        interpreter.allocate_tensors()
+        with quiet_native_info():
+            interpreter.allocate_tensors()
         return interpreter
 
     def _interpreter_for(self, shape: tuple[int, ...]):
@@ -146,46 +187,44 @@ class LiteRTEngine:
         return interpreter.get_tensor(self._output_index)
 
 
-class KerasEngine:
-    """A Keras 3 model (or a `.keras` path) as a tile backend — the float reference."""
+def read_tflite(path: str | os.PathLike) -> bytes:
+    """The bytes of a `.tflite` file, checked to be a TFLite flatbuffer (identifier `TFL3`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RuntimeInputError(f"{path}: no such file")
+    data = path.read_bytes()
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise RuntimeInputError(f"{path}: not a TFLite model (no TFL3 flatbuffer identifier)")
+    return data
 
-    def __init__(self, model: Any, multiple: int | None = None):
-        if isinstance(model, (str, os.PathLike)):
-            from keras_lowlight.export import load_keras_model
 
-            model = load_keras_model(model)
-        from keras_lowlight.models import head_of, input_multiple
+def _keras_engine_module():
+    """`keras_lowlight.keras_engine`, imported by name: the Keras backend lives outside this
+    TensorFlow-free layer, and only a `.keras` file (never a `.tflite`) reaches for it."""
+    import importlib
 
-        self.model = model
-        shape = model.inputs[0].shape
-        self.channels = int(shape[-1])
-        self.head = head_of(model)
-        self.scale, self.out_channels = _output_geometry(self.channels, self.head)
-        if multiple is None:
+    return importlib.import_module("keras_lowlight.keras_engine")
 
-            multiple = input_multiple(model)
-        self.multiple = int(multiple)
-        self._predict = None
 
-    def run(self, tile: np.ndarray) -> np.ndarray:
-        import tensorflow as tf
-
-        if self._predict is None:
-            # One traced graph for all tiles of a shape; eager per-tile calls are ~2× slower.
-            self._predict = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
-        return np.asarray(self._predict(tf.constant(tile, tf.float32)))
+def __getattr__(name: str):  # `runtime.KerasEngine` keeps working for existing callers
+    if name == "KerasEngine":
+        return _keras_engine_module().KerasEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_engine(path: str | os.PathLike, num_threads: int = 2, multiple: int | None = None) -> TileEngine:
-    """`.tflite` → LiteRTEngine, `.keras` → KerasEngine."""
+    """`.tflite` → LiteRTEngine, `.keras` → KerasEngine (which imports TensorFlow)."""
     path = Path(path)
     if not path.exists():
         raise RuntimeInputError(f"{path}: no such file")
-    if path.suffix == ".tflite":
-        return LiteRTEngine(path, num_threads=num_threads, multiple=multiple or 16)
-    if path.suffix == ".keras":
-        return KerasEngine(path, multiple=multiple)
-    raise RuntimeInputError(f"{path}: expected a .tflite or .keras model")
+    if path.suffix not in (".tflite", ".keras"):
+        raise RuntimeInputError(f"{path}: expected a .tflite or .keras model")
+    try:
+        if path.suffix == ".tflite":
+            return LiteRTEngine(path, num_threads=num_threads, multiple=multiple or 16)
+        return _keras_engine_module().KerasEngine(path, multiple=multiple)
+    except LowlightError as e:  # every model-file error names the file
+        raise RuntimeInputError(str(e) if str(path) in str(e) else f"{path}: {e}") from None
 
 
 # === Tiling ===
@@ -213,6 +252,9 @@ def tile_plan(size: int, tile: int, overlap: int, multiple: int, shrink: bool = 
     return tile, overlap, tile - 2 * overlap
 
 
+TileSink = Callable[[int, int, np.ndarray], None]
+
+
 def enhance_frame(
     engine: TileEngine,
     packed: np.ndarray,
@@ -220,13 +262,19 @@ def enhance_frame(
     overlap: int = DEFAULT_OVERLAP,
     progress: bool = False,
     shrink: bool = True,
-) -> np.ndarray:
+    sink: TileSink | None = None,
+) -> np.ndarray | None:
     """Enhances a full packed frame (H, W, C) tile by tile → (s·H, s·W, 3) float32 (not clipped);
     for a RAW-head engine (H, W, C), the clean packed RAW.
 
     The frame is mirror-padded by `overlap` (and up to the tile grid), every tile has the same
     shape (one interpreter allocation), and each tile contributes only its core. `shrink=False`
     keeps tiles at exactly `tile` even for a small frame (for models with a static input shape).
+
+    The padding is never materialised: each tile gathers its rows and columns through the index
+    map `np.pad(arange, mode="symmetric")` (the same pixels as padding the frame). With `sink`,
+    each core is handed to `sink(y, x, core)` (output coordinates, float32) instead of being
+    stored, and None is returned: a caller rendering straight to integers needs no float frame.
     """
     packed = np.asarray(packed)
     if packed.ndim == 4 and packed.shape[0] == 1:
@@ -240,34 +288,40 @@ def enhance_frame(
         raise RuntimeInputError(f"empty frame of shape {packed.shape}")
     if not np.issubdtype(packed.dtype, np.floating):
         raise RuntimeInputError(f"expected a float frame (normalised, amplified, clipped); got {packed.dtype}")
-    m, s, out_c = engine.multiple, engine.scale, engine.out_channels
+    # Engines written before the RAW head (no `out_channels`) are sRGB engines: 3 channels.
+    m, s, out_c = engine.multiple, engine.scale, getattr(engine, "out_channels", 3)
     tile_h, over_h, core_h = tile_plan(h, tile, overlap, m, shrink)
     tile_w, over_w, core_w = tile_plan(w, tile, overlap, m, shrink)
     rows, cols = math.ceil(h / core_h), math.ceil(w / core_w)
-    pad_bottom = rows * core_h - h + over_h
-    pad_right = cols * core_w - w + over_w
-    padded = np.pad(
-        packed.astype(np.float32, copy=False),
-        ((over_h, pad_bottom), (over_w, pad_right), (0, 0)),
-        mode="symmetric",
-    )
-    out = np.empty((h * s, w * s, out_c), np.float32)
+    row_index = np.pad(np.arange(h), (over_h, rows * core_h - h + over_h), mode="symmetric")
+    col_index = np.pad(np.arange(w), (over_w, cols * core_w - w + over_w), mode="symmetric")
+    out = None
+    if sink is None:
+        out = np.empty((h * s, w * s, out_c), np.float32)
+
+        def sink(y: int, x: int, core: np.ndarray) -> None:
+            out[y : y + core.shape[0], x : x + core.shape[1]] = core
+
     steps = [(r, q) for r in range(rows) for q in range(cols)]
     if progress:
         from tqdm import tqdm
 
         steps = tqdm(steps, desc="tiles", unit="tile")
+    tile_buffer = np.empty((1, tile_h, tile_w, c), np.float32)
+    band, band_row = None, -1
     for r, q in steps:
         y0, x0 = r * core_h, q * core_w  # tile origin in padded coords = core origin in frame coords
-        result = engine.run(padded[None, y0 : y0 + tile_h, x0 : x0 + tile_w])
+        if r != band_row:  # the (tile_h, W, C) band of this tile row, gathered once per row
+            band = packed[row_index[y0 : y0 + tile_h]].astype(np.float32, copy=False)
+            band_row = r
+        np.take(band, col_index[x0 : x0 + tile_w], axis=1, out=tile_buffer[0], mode="clip")
+        result = engine.run(tile_buffer)
         if result.shape != (1, tile_h * s, tile_w * s, out_c):
             raise RuntimeInputError(
                 f"model returned {tuple(result.shape)} for a {tile_h}×{tile_w} tile; expected ×{s} and {out_c} channels"
             )
         ch, cw = min(core_h, h - y0), min(core_w, w - x0)
-        out[y0 * s : (y0 + ch) * s, x0 * s : (x0 + cw) * s] = result[
-            0, over_h * s : (over_h + ch) * s, over_w * s : (over_w + cw) * s
-        ]
+        sink(y0 * s, x0 * s, result[0, over_h * s : (over_h + ch) * s, over_w * s : (over_w + cw) * s])
     return out
 
 

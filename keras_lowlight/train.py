@@ -30,6 +30,8 @@ import tensorflow as tf
 from keras_lowlight import data as data_lib
 from keras_lowlight import metrics
 from keras_lowlight.schedules import StepDecay
+from keras_lowlight.checkpoints import (AtomicBackupAndRestore, BestModelCheckpoint, StopOnNonFiniteLoss,
+                                        save_model_atomically)
 from keras_lowlight.errors import LowlightError
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -121,6 +123,8 @@ class TrainConfig:
     manual_dir: str | None = None
     seed: int | None = 0
     model_overrides: dict = field(default_factory=dict)
+    noise: str = "recorded"  # or "synthetic": fresh noise on the clean long exposure every step
+    target: str | None = None  # "srgb" | "raw"; None: the head's (raw head → the packed clean long exposure)
 
 
 @dataclass
@@ -129,6 +133,25 @@ class TrainResult:
     history: dict
     output: Path
     seconds: float
+
+
+def _check_numbers(cfg: TrainConfig) -> None:
+    """The Python API's twin of the CLI's parse-time checks: 0 or NaN is never silently replaced."""
+    import math
+    import numbers
+
+    positive = ("crop", "batch", "epochs", "steps_per_epoch", "decay_every", "validation_crop", "validation_steps",
+                "crops_per_pair", "shuffle_buffer")
+    for name in positive:
+        value = getattr(cfg, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
+            raise TrainingError(f"{name} must be a positive integer, got {value!r}")
+    for name in ("learning_rate", "decay_factor"):
+        value = getattr(cfg, name)
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
+            raise TrainingError(f"{name} must be a finite number > 0, got {value!r}")
+    if cfg.backup_every != "epoch" and not (isinstance(cfg.backup_every, numbers.Integral) and cfg.backup_every >= 1):
+        raise TrainingError(f"backup_every must be 'epoch' or a positive number of steps, got {cfg.backup_every!r}")
 
 
 def _decay_steps(cfg: TrainConfig, steps_per_epoch: int) -> int:
@@ -169,6 +192,7 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     cfg = TrainConfig(preset=preset if isinstance(preset, str) else preset.name, **kwargs)
     if cfg.head not in ("srgb", "raw"):
         raise TrainingError(f"head must be 'srgb' or 'raw', got {cfg.head!r}")
+    _check_numbers(cfg)
     output = Path(cfg.output)
     _prepare_output(output)
     if cfg.seed is not None:
@@ -187,23 +211,6 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     cfa_kind = "bayer" if len(pattern) == 4 else "xtrans"
     if cfg.cfa is not None and cfg.cfa != cfa_kind:
         raise TrainingError(f"{cfg.dataset} holds {cfa_kind} frames, but --cfa {cfg.cfa} was asked for")
-    # The RAW head learns the clean long exposure, packed like the input (the dataset's `long_raw`).
-    target = {"target": "raw"} if cfg.head == "raw" else {}
-    train_ds = data_lib.make_dataset(
-        scenes=scenes, crop=cfg.crop, batch=cfg.batch, training=True,
-        shuffle_buffer=cfg.shuffle_buffer, crops_per_pair=cfg.crops_per_pair, **target,
-    )
-    steps_per_epoch = cfg.steps_per_epoch or max(1, _count_pairs(scenes) * cfg.crops_per_pair // cfg.batch)
-    val_ds, validation_steps = None, cfg.validation_steps
-    if cfg.validation_split or val_scenes is not None:
-        val_batch = cfg.batch if cfg.validation_crop else 1
-        val_scene_ds = scenes_of(cfg.validation_split, val_scenes, shuffle=False)
-        val_ds = data_lib.make_dataset(
-            scenes=val_scene_ds, cfa=cfa_kind, crop=cfg.validation_crop, batch=val_batch, training=False, **target,
-        )
-        # Tell Keras the exact size of the (finite) validation set instead of letting it run dry.
-        validation_steps = validation_steps or -(-_count_pairs(val_scene_ds) // val_batch)
-
     with strategy.scope():
         if isinstance(preset, str):
             from keras_lowlight import models
@@ -211,18 +218,44 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
             model = models.get(preset, cfa=cfa_kind, head=cfg.head, **cfg.model_overrides)
         else:
             model = preset
+    # The RAW head learns the clean long exposure, packed like the input (the dataset's `long_raw`).
+    target = cfg.target or cfg.head
+    if target != cfg.head:
+        raise TrainingError(f"a {cfg.head}-head model cannot learn the {target!r} target")
+    if cfg.noise not in data_lib.NOISE_MODES:
+        raise TrainingError(f"noise must be one of {data_lib.NOISE_MODES}, got {cfg.noise!r}")
+    if target not in data_lib.TARGETS:
+        raise TrainingError(f"target must be one of {data_lib.TARGETS}, got {target!r}")
+    train_ds = data_lib.make_dataset(
+        scenes=scenes, crop=cfg.crop, batch=cfg.batch, training=True,
+        shuffle_buffer=cfg.shuffle_buffer, crops_per_pair=cfg.crops_per_pair,
+        noise=cfg.noise, target=target, seed=cfg.seed,
+    )
+    steps_per_epoch = cfg.steps_per_epoch or max(1, _count_pairs(scenes) * cfg.crops_per_pair // cfg.batch)
+    val_ds, validation_steps = None, cfg.validation_steps
+    if cfg.validation_split or val_scenes is not None:
+        val_batch = cfg.batch if cfg.validation_crop else 1
+        val_scene_ds = scenes_of(cfg.validation_split, val_scenes, shuffle=False)
+        # Validation always scores the recorded short frames: fixed, comparable across runs.
+        val_ds = data_lib.make_dataset(
+            scenes=val_scene_ds, cfa=cfa_kind, crop=cfg.validation_crop, batch=val_batch, training=False,
+            target=target, seed=0,
+        )
+        # Tell Keras the exact size of the (finite) validation set instead of letting it run dry.
+        validation_steps = validation_steps or -(-_count_pairs(val_scene_ds) // val_batch)
+
+    with strategy.scope():
         schedule = StepDecay(cfg.learning_rate, _decay_steps(cfg, steps_per_epoch), cfg.decay_factor)
         compile_model(model, schedule)
 
-    (output / "config.json").write_text(json.dumps({**asdict(cfg), "cfa": cfa_kind,
+    (output / "config.json").write_text(json.dumps({**asdict(cfg), "cfa": cfa_kind, "target": target,
                                                     "steps_per_epoch": steps_per_epoch}, indent=2))
     monitor = "val_psnr" if val_ds is not None else "psnr"
     sample_batch = next(iter((val_ds or train_ds).take(1)))
     all_callbacks = [
-        keras.callbacks.BackupAndRestore(str(output / "backup"), save_freq=cfg.backup_every,
-                                         delete_checkpoint=False),
-        keras.callbacks.ModelCheckpoint(str(output / "best.keras"), monitor=monitor, mode="max",
-                                        save_best_only=True),
+        StopOnNonFiniteLoss(output),  # first: raises before anything saves NaN weights
+        AtomicBackupAndRestore(str(output / "backup"), save_freq=cfg.backup_every, delete_checkpoint=False),
+        BestModelCheckpoint(output / "best.keras", monitor=monitor, mode="max"),
         keras.callbacks.CSVLogger(str(output / "log.csv"), append=True),
         keras.callbacks.TensorBoard(str(output / "tensorboard"), write_graph=False),
         ImageSummary(output / "tensorboard", sample_batch),
@@ -240,7 +273,7 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
         verbose=verbose,
     )
     seconds = time.time() - start
-    model.save(output / "last.keras")
+    save_model_atomically(model, output / "last.keras")
     # Cumulative over resumed segments, so a model card can state the run's real cost.
     timing = output / "train_time.json"
     previous = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0

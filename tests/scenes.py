@@ -46,6 +46,9 @@ def make_scenes(
             "long_exposure": np.float32(10.0),
             "long_file": f"{first_scene + i:05d}_00_10s.ARW",
             "long_srgb": gt,
+            "long_raw": np.rint(512 + linear * (16383 - 512)).astype(np.uint16),
+            "white_balance": np.asarray([2.0, 1.0, 1.5], np.float32),
+            "xyz_to_cam": np.eye(3, dtype=np.float32),
             "short": {
                 "raw": np.stack(raws),
                 "exposure": np.asarray([10.0 / r for r in ratios], np.float32),

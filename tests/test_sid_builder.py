@@ -46,6 +46,12 @@ def test_sony_examples_hold_sid_render_and_raw_frames(tmp_path):
     assert scene["short"]["ratio"][i] == pytest.approx(250.0)
     assert scene["short"]["iso"][i] == 200  # from SID's list file
     assert scene["long_exposure"] == 10.0 and scene["long_file"] == b"00001_00_10s.ARW"
+    # Since 1.1.0: the clean long exposure mosaic and the file's colour, once per scene.
+    long_image = raw.read_raw("00001_00_10s.ARW", data=long_bytes)
+    np.testing.assert_array_equal(scene["long_raw"], long_image.mosaic)
+    np.testing.assert_allclose(scene["white_balance"], long_image.white_balance, rtol=1e-6)
+    np.testing.assert_allclose(scene["xyz_to_cam"], long_image.xyz_to_cam, rtol=1e-6)
+    assert scene["long_raw"].shape == scene["long_srgb"].shape[:2]
     assert scene["cfa_pattern"] == b"RGGB" and list(scene["black_levels"]) == [512.0] * 4
     assert scene["long_srgb"].shape == (48, 64, 3) and scene["long_srgb"].dtype == np.uint16
     assert examples[2]["short"]["ratio"][0] == pytest.approx(300.0)  # 30 s / 0.1 s
@@ -108,6 +114,40 @@ def test_corrupt_short_frame_is_skipped_with_a_warning(tmp_path, monkeypatch, ca
     assert "00001_01_0.04s.ARW" in caplog.text
     scene = next(e for e in _examples(builder, "train") if int(e["scene_id"]) == 1)
     assert sorted(f.decode() for f in scene["short"]["file"]) == ["00001_00_0.04s.ARW", "00001_00_0.1s.ARW"]
+
+
+def test_unreadable_long_exposure_is_reported_with_its_scene(tmp_path, monkeypatch, caplog):
+    manual = _corrupt_copy(tmp_path, "Sony/long/00002_00_30s.ARW")
+    monkeypatch.setattr(sid.Builder, "MAX_FAILED_FRACTION", 0.5)
+    with caplog.at_level(logging.WARNING, logger=sid.__name__):
+        builder = _build(tmp_path, "sony", manual)
+    assert [int(e["scene_id"]) for e in _examples(builder, "train")] == [1]
+    summary = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert summary and "00002 (long exposure 00002_00_30s.ARW unreadable)" in summary[-1]
+
+
+def test_missing_or_damaged_archive_member_stops_naming_it(tmp_path):
+    manual = tmp_path / "manual"
+    manual.mkdir()
+    for name in ("Sony_val_list.txt", "Sony_test_list.txt"):
+        shutil.copy(DUMMY / name, manual / name)
+    listed = (DUMMY / "Sony_train_list.txt").read_text()
+    (manual / "Sony_train_list.txt").write_text(listed + listed.splitlines()[1].replace("00001_00_0.04s", "00001_07_0.04s") + "\n")
+    shutil.copy(DUMMY / "Sony.zip", manual / "Sony.zip")
+    with pytest.raises(sid.SidArchiveError, match=r"short/00001_07_0.04s.ARW .*missing") as info:
+        _build(tmp_path, "sony", manual)
+    assert "\n" not in str(info.value)
+    # A member whose compressed bytes are damaged (CRC mismatch) names itself too.
+    (manual / "Sony_train_list.txt").write_text(listed)
+    blob = bytearray((DUMMY / "Sony.zip").read_bytes())
+    with zipfile.ZipFile(DUMMY / "Sony.zip") as archive:
+        info_ = archive.getinfo("Sony/long/00002_00_30s.ARW")
+    data_start = info_.header_offset + 30 + len(info_.filename.encode()) + len(info_.extra)
+    for k in range(40):  # flip bytes inside the member's data
+        blob[data_start + 100 + k] ^= 0xFF
+    (manual / "Sony.zip").write_bytes(bytes(blob))
+    with pytest.raises(sid.SidArchiveError, match=r"long/00002_00_30s.ARW .*cannot be extracted"):
+        _build(tmp_path / "again", "sony", manual)
 
 
 def test_more_than_one_percent_corrupt_stops_the_build(tmp_path):

@@ -47,6 +47,21 @@ def test_loss_decreases(tmp_path):
     assert config["cfa"] == "bayer" and config["steps_per_epoch"] == 15
 
 
+def test_synthetic_noise_trains_a_raw_head_on_the_clean_long_exposure(tmp_path):
+    """`noise="synthetic"` feeds model.fit; a model giving back its input's channels gets the RAW target."""
+    inputs = keras.Input((None, None, 4), name="packed_raw")
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    raw_head = keras.Model(inputs, keras.layers.Conv2D(4, 3, padding="same", name="raw")(x), name="tiny_raw")
+    result = train_lib.train(
+        raw_head, train_scenes=make_scenes(count=2), val_scenes=make_scenes(count=1, seed=1), noise="synthetic",
+        crop=16, batch=4, epochs=4, steps_per_epoch=10, learning_rate=3e-3, output=str(tmp_path / "run"), verbose=0,
+    )
+    loss = result.history["loss"]
+    assert loss[-1] < 0.7 * loss[0], loss
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["noise"] == "synthetic" and config["target"] == "raw"
+
+
 class Crash(Exception):
     pass
 

@@ -29,8 +29,8 @@ class UnknownCfaError(LowlightError):
         super().__init__(f"unknown CFA kind {cfa!r}; expected one of: {', '.join(CFA_IO)}")
 
 
-# cfa → (packed input channels, output upscale)
-CFA_IO: dict[str, tuple[int, int]] = {"bayer": (4, 2), "xtrans": (9, 3)}
+# cfa → (packed input channels, output upscale); one home in `keras_lowlight.conventions`.
+from keras_lowlight.conventions import CFA_IO  # noqa: E402
 
 # What a model outputs, and the name of its output layer (also the `.tflite` output name):
 #   srgb: the paper's — the rendered sRGB image at ×2 (Bayer) / ×3 (X-Trans), colour learned.

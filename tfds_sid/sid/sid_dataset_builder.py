@@ -18,6 +18,7 @@ import io
 import logging
 import re
 import zipfile
+import zlib
 from typing import Iterator
 
 import numpy as np
@@ -58,6 +59,10 @@ class MissingSidFilesError(LowlightError, AssertionError):
 
 class TooManyCorruptFilesError(LowlightError):
     """More RAW files failed to decode than a damaged download would explain."""
+
+
+class SidArchiveError(LowlightError):
+    """An archive member the split lists is missing or cannot be extracted (damaged zip)."""
 
 
 @dataclasses.dataclass
@@ -307,6 +312,7 @@ class SceneResult:
     example: dict | None
     files: int
     failed: list[str]
+    dropped: str | None = None  # why the whole scene was left out, for the build's summary
 
 
 def _render_long(name: str, data: bytes, image) -> np.ndarray:
@@ -338,7 +344,8 @@ def build_scene_example(
         long_srgb = _render_long(long_name, long_bytes, long_image)
     except RawReadError as e:
         logger.warning("SID: skipping scene %05d: long exposure unreadable: %s", scene_id, e)
-        return SceneResult(None, None, files, [long_name] + [s[0] for s in shorts])
+        return SceneResult(None, None, files, [long_name] + [s[0] for s in shorts],
+                           dropped=f"{scene_id:05d} (long exposure {long_name.rpartition('/')[2]} unreadable)")
     long_exposure = long_image.exposure_time or raw.exposure_from_name(long_name) or 0.0
     frames = []
     for name, data, list_iso in shorts:
@@ -366,7 +373,7 @@ def build_scene_example(
         )
     if not frames:
         logger.warning("SID: skipping scene %05d: no readable short exposure", scene_id)
-        return SceneResult(None, None, files, failed)
+        return SceneResult(None, None, files, failed, dropped=f"{scene_id:05d} (no readable short exposure)")
     example = {
         "scene_id": scene_id,
         "camera": long_image.camera,
@@ -376,25 +383,34 @@ def build_scene_example(
         "long_exposure": float(long_exposure),
         "long_file": long_name.rpartition("/")[2],
         "long_srgb": long_srgb,
+        "long_raw": long_image.mosaic,
+        "white_balance": np.asarray(long_image.white_balance, np.float32),
+        "xyz_to_cam": np.asarray(
+            long_image.xyz_to_cam if long_image.xyz_to_cam is not None else np.eye(3), np.float32
+        ),
         "short": frames,
     }
     return SceneResult(f"{scene_id:05d}", example, files, failed)
 
 
-def _real_scene(spec: SourceSpec, entry: SceneEntry) -> SceneResult:
-    reader = _reader(spec)
+def _read_member(spec: SourceSpec, name: str) -> bytes:
+    """One archive member's bytes; a missing or damaged member stops the build, named in one line.
+
+    A member that extracts but does not decode as RAW is a different matter (a damaged frame
+    inside a sound archive): `build_scene_example` skips and reports it.
+    """
     try:
-        long_bytes = reader.read(entry.long_name)
-    except (KeyError, OSError, zipfile.BadZipFile, EOFError) as e:
-        logger.warning("SID: skipping scene %05d: cannot read %s (%s)", entry.scene_id, entry.long_name, e)
-        return SceneResult(None, None, 1 + len(entry.shorts), [entry.long_name] + [s.name for s in entry.shorts])
-    shorts = []
-    for short in entry.shorts:
-        try:
-            data = reader.read(short.name)
-        except (KeyError, OSError, zipfile.BadZipFile, EOFError):
-            data = None  # reported as a failed frame by build_scene_example
-        shorts.append((short.name, data, short.iso))
+        return _reader(spec).read(name)
+    except KeyError:
+        reason = "listed but missing from the archive"
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as e:
+        reason = f"cannot be extracted ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'damaged'})"
+    raise SidArchiveError(f"SID: {name} in {spec.describe()}: {reason}")
+
+
+def _real_scene(spec: SourceSpec, entry: SceneEntry) -> SceneResult:
+    long_bytes = _read_member(spec, entry.long_name)
+    shorts = [(short.name, _read_member(spec, short.name), short.iso) for short in entry.shorts]
     return build_scene_example(entry.scene_id, entry.long_name, long_bytes, shorts)
 
 
@@ -412,9 +428,14 @@ def _synthetic_scene(plan, seed: int) -> SceneResult:
 class Builder(tfds.core.GeneratorBasedBuilder):
     """DatasetBuilder for SID (Sony, Fuji) and its embedded synthetic twin."""
 
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("1.1.0")
     RELEASE_NOTES = {
         "1.0.0": "Initial release: one example per scene; sony, fuji (manual) and synthetic configs.",
+        "1.1.0": (
+            "Per scene: the clean long-exposure mosaic `long_raw` (uint16, zlib), the camera "
+            "`white_balance` (R, G, B; G = 1) and `xyz_to_cam` (3x3) from the file. A missing or "
+            "damaged archive member stops the build naming it. Same scenes and frames as 1.0.0."
+        ),
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
     BUILDER_CONFIGS = [
@@ -456,6 +477,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     "long_exposure": np.float32,
                     "long_file": tfds.features.Text(),
                     "long_srgb": tfds.features.Image(shape=(None, None, 3), dtype=np.uint16, encoding_format="png"),
+                    # The clean long exposure itself: noise is synthesised on it during training
+                    # (`make_dataset(noise="synthetic")`) and a RAW-domain head learns it.
+                    "long_raw": tfds.features.Tensor(shape=(None, None), dtype=np.uint16, encoding="zlib"),
+                    "white_balance": tfds.features.Tensor(shape=(3,), dtype=np.float32),
+                    "xyz_to_cam": tfds.features.Tensor(shape=(3, 3), dtype=np.float32),
                     "short": tfds.features.Sequence(
                         {
                             "raw": tfds.features.Tensor(shape=(None, None), dtype=np.uint16, encoding="zlib"),
@@ -529,12 +555,14 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             counters = {
                 "files": beam.metrics.Metrics.counter("sid", "raw_files"),
                 "failed": beam.metrics.Metrics.counter("sid", "raw_files_failed"),
+                "dropped": beam.metrics.Metrics.counter("sid", "scenes_dropped"),
             }
 
             def beam_process(item):
                 result = process(item)
                 counters["files"].inc(result.files)
                 counters["failed"].inc(len(result.failed))
+                counters["dropped"].inc(int(result.dropped is not None))
                 if result.example is not None:
                     yield result.key, result.example
 
@@ -544,10 +572,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _generate_locally(self, work, process) -> Iterator[tuple[str, dict]]:
         files = 0
         failed: list[str] = []
+        dropped: list[str] = []
         for item in work:
             result = process(item)
             files += result.files
             failed += result.failed
+            if result.dropped:
+                dropped.append(result.dropped)
             if result.example is not None:
                 yield result.key, result.example
         if files and len(failed) > self.MAX_FAILED_FRACTION * files:
@@ -557,5 +588,6 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 f"(more than {self.MAX_FAILED_FRACTION:.0%}; damaged download?): {shown}"
             )
         if failed:
-            logger.warning("SID: skipped %d of %d RAW files that could not be read", len(failed), files)
+            scenes = f"; scenes left out: {', '.join(dropped)}" if dropped else ""
+            logger.warning("SID: skipped %d of %d RAW files that could not be read%s", len(failed), files, scenes)
         _close_readers()

@@ -35,6 +35,7 @@ val copyLowlightAssets by tasks.registering(Copy::class) {
 tasks.named("preBuild") { dependsOn(copyLowlightAssets) }
 
 dependencies {
+    implementation(project(":core"))
     implementation(libs.litert)
     implementation(libs.litert.gpu)
     implementation(libs.androidx.core.ktx)

@@ -10,16 +10,33 @@ import android.widget.TextView
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.appcompat.app.AppCompatActivity
 import androidx.lifecycle.lifecycleScope
+import io.github.keraslowlight.core.ContractException
+import io.github.keraslowlight.core.DngReader
+import io.github.keraslowlight.core.ModelContract
+import io.github.keraslowlight.core.Packed
+import io.github.keraslowlight.core.Packer
+import io.github.keraslowlight.core.PackingLayout
+import io.github.keraslowlight.core.Preview
+import io.github.keraslowlight.core.Render
+import io.github.keraslowlight.core.Tiler
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
-import kotlin.math.pow
 
-/** Pick a DNG (or the bundled sample) → pack → tiles through LiteRT → before / after. */
+/** Pick a DNG (or the bundled sample) → core: read, pack, tile → LiteRT → before / after. */
 class MainActivity : AppCompatActivity() {
     private lateinit var status: TextView
     private val contract by lazy { ModelContract.parse(assets.open("MODEL_CONTRACT.json").bufferedReader().readText()) }
-    private val enhancer by lazy { Enhancer(this, contract) }
+    /** An sRGB-head model when the contract ships one, else a RAW-head model whose output is rendered here. */
+    private val entry by lazy {
+        try {
+            contract.select("bayer")
+        } catch (e: ContractException) {
+            contract.select("bayer", head = "raw")
+        }
+    }
+    private val modelLoader = lazy { LiteRtTileModel(this, entry) }
+    private val model by modelLoader
 
     private val pick = registerForActivityResult(ActivityResultContracts.OpenDocument()) { uri: Uri? ->
         uri?.let { run(contentResolver.openInputStream(it)!!.use { s -> s.readBytes() }, it.lastPathSegment ?: "dng") }
@@ -39,18 +56,31 @@ class MainActivity : AppCompatActivity() {
             val message = try {
                 withContext(Dispatchers.Default) {
                     val frame = DngReader.read(bytes)
-                    val ratio = Packer.ratio(frame, contract)
-                    val packed = Packer.pack(frame, ratio, contract)
+                    val ratio = contract.ratio.ratioFor(frame, name)
+                    val packed = Packer.pack(frame, ratio, contract.ratio.maxRatio)
+                    if (packed.channels != entry.channels) error("this app ships a ${entry.cfa} model; the file is ${frame.cfaPattern}")
                     val start = SystemClock.elapsedRealtime()
-                    val srgb = enhancer.enhance(packed)
-                    val ms = SystemClock.elapsedRealtime() - start
-                    val w = packed.width * contract.scale
-                    val h = packed.height * contract.scale
-                    withContext(Dispatchers.Main) {
-                        findViewById<ImageView>(R.id.before).setImageBitmap(before(packed))
-                        findViewById<ImageView>(R.id.after).setImageBitmap(toBitmap(srgb, w, h))
+                    val tile = entry.tile
+                    val output = Tiler.enhance(model, packed, tile.size, tile.overlap, tile.multiple, !tile.fixed) { done, total ->
+                        lifecycleScope.launch(Dispatchers.Main) { status.text = "tile $done/$total…" }
                     }
-                    "$name: ${frame.width}×${frame.height} ${frame.cfaPattern}, ×${ratio.toInt()}, $ms ms on ${enhancer.accelerator}"
+                    val srgb = if (entry.head == "raw") {
+                        val clean = Packed(output, packed.height, packed.width, packed.channels)
+                        Render.packed(clean, frame.cfaPattern, Render.whiteBalance(frame), frame.colorMatrix)
+                    } else {
+                        output
+                    }
+                    val ms = SystemClock.elapsedRealtime() - start
+                    val scale = PackingLayout.forPattern(frame.cfaPattern).scale
+                    val w = packed.width * scale
+                    val h = packed.height * scale
+                    val before = bitmap(Preview.toArgb(Preview.before(packed, frame.asShotNeutral), packed.width, packed.height), packed.width, packed.height)
+                    val after = bitmap(Preview.toArgb(srgb, w, h), w, h)
+                    withContext(Dispatchers.Main) {
+                        findViewById<ImageView>(R.id.before).setImageBitmap(before)
+                        findViewById<ImageView>(R.id.after).setImageBitmap(after)
+                    }
+                    "$name: ${frame.width}×${frame.height} ${frame.cfaPattern}, ×${ratio.toInt()}, $ms ms on ${model.accelerator}"
                 }
             } catch (e: Exception) {
                 "error: ${e.message}"
@@ -59,32 +89,10 @@ class MainActivity : AppCompatActivity() {
         }
     }
 
-    private fun toBitmap(rgb: FloatArray, w: Int, h: Int): Bitmap {
-        val pixels = IntArray(w * h) { p ->
-            val r = (rgb[p * 3].coerceIn(0f, 1f) * 255).toInt()
-            val g = (rgb[p * 3 + 1].coerceIn(0f, 1f) * 255).toInt()
-            val b = (rgb[p * 3 + 2].coerceIn(0f, 1f) * 255).toInt()
-            (0xff shl 24) or (r shl 16) or (g shl 8) or b
-        }
-        return Bitmap.createBitmap(pixels, w, h, Bitmap.Config.ARGB_8888)
-    }
-
-    /** Amplified input, greens averaged, gamma 2.2: the noise the model removes. */
-    private fun before(p: Packed): Bitmap {
-        val rgb = FloatArray(p.height * p.width * 3) { i ->
-            val px = i / 3
-            val d = p.data
-            when (i % 3) {
-                0 -> d[px * 4]
-                1 -> (d[px * 4 + 1] + d[px * 4 + 3]) / 2
-                else -> d[px * 4 + 2]
-            }.toDouble().pow(1 / 2.2).toFloat()
-        }
-        return toBitmap(rgb, p.width, p.height)
-    }
+    private fun bitmap(argb: IntArray, w: Int, h: Int): Bitmap = Bitmap.createBitmap(argb, w, h, Bitmap.Config.ARGB_8888)
 
     override fun onDestroy() {
         super.onDestroy()
-        enhancer.close()
+        if (modelLoader.isInitialized()) model.close()
     }
 }

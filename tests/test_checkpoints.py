@@ -1,0 +1,128 @@
+"""Faults during long work: a NaN loss stops training and keeps the last good checkpoints; a writer
+killed mid-checkpoint leaves the previous file intact."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from keras_lowlight import train as train_lib
+from keras_lowlight.checkpoints import NonFiniteLossError
+from scenes import make_scenes
+
+
+def tiny_model() -> keras.Model:
+    inputs = keras.Input((None, None, 4), name="packed_raw")
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.Conv2DTranspose(3, 2, strides=2, name="srgb")(x)
+    return keras.Model(inputs, x, name="tiny_test")
+
+
+class PoisonWeightsAt(keras.callbacks.Callback):
+    """Sets every weight to NaN after one step: the next step's loss is NaN."""
+
+    def __init__(self, epoch: int, batch: int):
+        super().__init__()
+        self.epoch, self.batch, self.current = epoch, batch, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == self.epoch and batch == self.batch:
+            self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in (".keras", ".h5", ".json")
+            and p.name != "config.json"}
+
+
+def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoints(tmp_path):
+    run = tmp_path / "run"
+    kwargs = dict(train_scenes=make_scenes(count=2), val_scenes=make_scenes(count=1, seed=1), crop=16, batch=2,
+                  steps_per_epoch=4, learning_rate=1e-3, output=str(run), verbose=0)
+    train_lib.train(tiny_model(), epochs=2, **kwargs)  # a good run: best.keras, last.keras, backup/
+    before = _digest(run)
+    assert {"best.keras", "last.keras", "backup/latest.weights.h5"} <= set(before)
+
+    with pytest.raises(NonFiniteLossError, match=r"the loss became nan at epoch 3, step 3.*kept the last good "
+                                                 r"best.keras, last.keras, backup"):
+        train_lib.train(tiny_model(), epochs=4, backup_every=1, callbacks=[PoisonWeightsAt(epoch=2, batch=1)],
+                        **kwargs)
+    # Step 2 of epoch 3 was good and backed up (backup_every=1); nothing NaN reached any file.
+    after = _digest(run)
+    assert after["best.keras"] == before["best.keras"] and after["last.keras"] == before["last.keras"]
+    restored = tiny_model()
+    restored.load_weights(run / "backup" / "latest.weights.h5")
+    assert all(np.isfinite(w).all() for w in restored.get_weights())
+    best = keras.saving.load_model(run / "best.keras", compile=False)
+    assert all(np.isfinite(w).all() for w in best.get_weights())
+    assert not list(run.rglob(".*.tmp*"))  # no temporary files left behind
+    assert issubclass(NonFiniteLossError, train_lib.LowlightError)  # `lowlight train`: one line, exit 2
+
+
+
+
+WRITER = """
+import sys, time
+import keras
+from keras_lowlight.checkpoints import save_model_atomically
+inputs = keras.Input((None, None, 4))
+x = inputs
+for _ in range(6):
+    x = keras.layers.Conv2D(256, 3, padding="same")(x)   # ~3.5 M parameters: a save takes a while
+model = keras.Model(inputs, keras.layers.Conv2D(3, 1)(x))
+print("ready", flush=True)
+while True:
+    save_model_atomically(model, sys.argv[1])
+"""
+
+
+def test_a_writer_killed_mid_save_leaves_the_previous_checkpoint_intact(tmp_path):
+    target = tmp_path / "best.keras"
+    from keras_lowlight.checkpoints import save_model_atomically
+
+    save_model_atomically(tiny_model(), target)
+    original = target.read_bytes()
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        # Kill it repeatedly while it writes: wait until a temporary file exists (a save in flight).
+        deadline = time.time() + 120
+        while not list(tmp_path.glob(".best.keras.*")) and time.time() < deadline:
+            time.sleep(0.005)
+        assert list(tmp_path.glob(".best.keras.*")), "the writer never started a save"
+        time.sleep(0.01)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+    # best.keras is the old file or one complete new save, never a partial one.
+    content = target.read_bytes()
+    model = keras.saving.load_model(target, compile=False)
+    assert content == original or model.count_params() > 3_000_000
+    # The interrupted temporary file (proof that the kill landed mid-save) is hidden and never loaded.
+    leftovers = [p for p in tmp_path.iterdir() if p.name != "best.keras"]
+    assert leftovers and all(p.name.startswith(".best.keras.") for p in leftovers)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("steps_per_epoch", 0), ("decay_every", 0), ("batch", -1), ("learning_rate", float("nan")),
+    ("learning_rate", float("inf")), ("crop", 2.5), ("backup_every", 0),
+])
+def test_train_api_refuses_what_the_cli_refuses(tmp_path, field, value):
+    with pytest.raises(train_lib.TrainingError, match=field):
+        train_lib.train(tiny_model(), train_scenes=make_scenes(count=1), output=str(tmp_path / "run"),
+                        **{field: value})
