@@ -9,6 +9,14 @@ Beside the model, every table carries amplification-only and, with `baselines=("
 (`lowlight evaluate --baseline bm3d`), BM3D on the packed RAW under the generalised Anscombe
 transform with noise parameters estimated from each frame (`keras_lowlight.baseline`), both
 rendered with the same oracle colour fit, and BM3D's time per output megapixel.
+
+Colour error: every table and row also carries the mean CIEDE2000 ΔE (sRGB → CIELAB D65,
+scikit-image), the number that moves when a whole image shifts colour while PSNR barely does.
+
+RAW-head models (`models.get(..., head="raw")`) output the clean packed RAW. Their output AND
+the ground truth (the scene's clean long exposure, packed the same way) are both rendered by
+`keras_lowlight.isp.render_packed` with the scene's own white balance and colour matrix, so
+PSNR/SSIM/ΔE compare like with like; the baselines are scored against that same rendered truth.
 """
 
 from __future__ import annotations
@@ -45,6 +53,9 @@ class ImageResult:
     bm3d_ssim: float | None = None
     bm3d_seconds: float | None = None
     megapixels: float | None = None  # of the sRGB output, for time per megapixel
+    delta_e: float = float("nan")  # mean CIEDE2000 of the model output
+    baseline_delta_e: float = float("nan")
+    bm3d_delta_e: float | None = None
 
 
 @dataclass
@@ -71,11 +82,14 @@ class EvalReport:
                     "ssim": float(np.mean([r.ssim for r in rows])),
                     "baseline_psnr": float(np.mean([r.baseline_psnr for r in rows])),
                     "baseline_ssim": float(np.mean([r.baseline_ssim for r in rows])),
+                    "delta_e": float(np.mean([r.delta_e for r in rows])),
+                    "baseline_delta_e": float(np.mean([r.baseline_delta_e for r in rows])),
                 }
                 if rows[0].bm3d_psnr is not None:
                     out[name].update(
                         bm3d_psnr=float(np.mean([r.bm3d_psnr for r in rows])),
                         bm3d_ssim=float(np.mean([r.bm3d_ssim for r in rows])),
+                        bm3d_delta_e=float(np.mean([r.bm3d_delta_e for r in rows])),
                         bm3d_s_per_mp=float(sum(r.bm3d_seconds for r in rows) / sum(r.megapixels for r in rows)),
                     )
         return out
@@ -83,23 +97,44 @@ class EvalReport:
     def table(self) -> str:
         summary = self.summary()
         bm3d = "bm3d_psnr" in summary.get("overall", {})
-        extra_head = " BM3D PSNR | BM3D SSIM | BM3D s/MP |" if bm3d else ""
+        extra_head = " BM3D PSNR | BM3D SSIM | BM3D ΔE | BM3D s/MP |" if bm3d else ""
         lines = [
-            f"protocol {self.protocol}; PSNR in dB and SSIM on sRGB clipped to [0, 1] (data_range 1)",
-            "| ratio | images | PSNR | SSIM | amplify-only PSNR | amplify-only SSIM |" + extra_head,
-            "| --- | ---: | ---: | ---: | ---: | ---: |" + " ---: | ---: | ---: |" * bm3d,
+            f"protocol {self.protocol}; PSNR in dB and SSIM on sRGB clipped to [0, 1] (data_range 1); "
+            "ΔE = mean CIEDE2000",
+            "| ratio | images | PSNR | SSIM | ΔE | amplify-only PSNR | amplify-only SSIM | amplify-only ΔE |"
+            + extra_head,
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + " ---: | ---: | ---: | ---: |" * bm3d,
         ]
         for name, s in summary.items():
-            extra = f" {s['bm3d_psnr']:.2f} | {s['bm3d_ssim']:.4f} | {s['bm3d_s_per_mp']:.1f} |" if bm3d else ""
+            extra = (f" {s['bm3d_psnr']:.2f} | {s['bm3d_ssim']:.4f} | {s['bm3d_delta_e']:.2f} | "
+                     f"{s['bm3d_s_per_mp']:.1f} |" if bm3d else "")
             lines.append(
-                f"| {name} | {s['count']} | {s['psnr']:.2f} | {s['ssim']:.4f} | "
-                f"{s['baseline_psnr']:.2f} | {s['baseline_ssim']:.4f} |" + extra
+                f"| {name} | {s['count']} | {s['psnr']:.2f} | {s['ssim']:.4f} | {s['delta_e']:.2f} | "
+                f"{s['baseline_psnr']:.2f} | {s['baseline_ssim']:.4f} | {s['baseline_delta_e']:.2f} |" + extra
             )
         if bm3d:
             lines.append("\nBM3D: packed RAW, generalised Anscombe transform with Poisson-Gaussian parameters "
                          "estimated per frame, exact unbiased inverse (Mäkitalo & Foi 2013), same oracle colour "
                          "rendering as amplify-only; s/MP = seconds of BM3D per output megapixel on this machine.")
         return "\n".join(lines)
+
+
+def render_raw_pair(output_raw: np.ndarray, pair) -> tuple[np.ndarray, np.ndarray]:
+    """A RAW-head output and its pair's clean long exposure, both rendered to sRGB by the same
+    ISP with the scene's own white balance and colour matrix: (rendered output, rendered truth)."""
+    from keras_lowlight.isp import render_packed
+
+    target_raw = getattr(pair, "target_raw", None)
+    white_balance = getattr(pair, "white_balance", None)
+    if target_raw is None or white_balance is None:
+        raise LowlightError(
+            f"{pair.file}: a RAW-head model needs the clean long exposure (`long_raw`) and the white balance "
+            "in the dataset to render its ground truth; rebuild the dataset with a version that stores them"
+        )
+    xyz_to_cam = getattr(pair, "xyz_to_cam", None)
+    h, w = target_raw.shape[:2]
+    rendered = render_packed(output_raw[:h, :w], pair.cfa_pattern, white_balance, xyz_to_cam)
+    return rendered, render_packed(target_raw, pair.cfa_pattern, white_balance, xyz_to_cam)
 
 
 def ssim_np(target: np.ndarray, output: np.ndarray) -> float:
@@ -175,16 +210,19 @@ def evaluate(
     progress: bool = True,
     scenes=None,
     baselines: tuple[str, ...] = (),
+    head: str | None = None,
 ) -> EvalReport:
     """Evaluates a Keras model (or `.keras` path, or a predictor callable) at full resolution.
 
     Writes `per_image.csv`, `summary.md` and `contact_sheet.png` (amplified input with oracle
     colour, model output, ground truth) into `output`. `baselines=("bm3d",)` adds BM3D columns (slow: seconds per megapixel).
+    `head`: "srgb" or "raw" (see the module docstring); default: read from the model, "srgb" for
+    a bare predictor.
     """
     from tqdm import tqdm
 
     from keras_lowlight.baseline import amplify_only
-    from keras_lowlight.metrics import psnr_np
+    from keras_lowlight.metrics import delta_e2000_np, psnr_np
 
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
@@ -192,6 +230,10 @@ def evaluate(
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     predict = predictor or keras_predictor(model)
+    if head is None:
+        from keras_lowlight.models import head_of
+
+        head = head_of(model) if model is not None else "srgb"
     out_dir = Path(output) if output is not None else None
     if out_dir is not None:
         try:
@@ -207,12 +249,16 @@ def evaluate(
         if limit is not None and len(results) >= limit:
             break
         out = np.clip(predict(pair.packed), 0.0, 1.0)
-        target = pair.target[: out.shape[0], : out.shape[1]]
+        if head == "raw":
+            out, target = render_raw_pair(out, pair)
+        else:
+            target = pair.target[: out.shape[0], : out.shape[1]]
         base = amplify_only(pair.packed, target)
         result = ImageResult(
             file=pair.file, scene_id=pair.scene_id, burst=pair.burst, ratio=pair.ratio,
             psnr=psnr_np(target, out), ssim=ssim_np(target, out),
             baseline_psnr=psnr_np(target, base), baseline_ssim=ssim_np(target, base),
+            delta_e=delta_e2000_np(target, out), baseline_delta_e=delta_e2000_np(target, base),
         )
         row_images = [base, out, target]
         if "bm3d" in baselines:
@@ -223,11 +269,13 @@ def evaluate(
             result.bm3d_seconds = time.perf_counter() - start
             classical = render_oracle(denoised, target)
             result.bm3d_psnr, result.bm3d_ssim = psnr_np(target, classical), ssim_np(target, classical)
+            result.bm3d_delta_e = delta_e2000_np(target, classical)
             result.megapixels = target.shape[0] * target.shape[1] / 1e6
             row_images.insert(1, classical)
         results.append(result)
         if len(sheet_rows) < sheet_images:
-            sheet_rows.append((f"{pair.file}  x{pair.ratio:g}  {results[-1].psnr:.2f} dB", row_images))
+            sheet_rows.append((f"{pair.file}  x{pair.ratio:g}  {results[-1].psnr:.2f} dB  dE00 {results[-1].delta_e:.2f}",
+                               row_images))
     if not results:
         raise LowlightError(f"no test pairs in {dataset}:{split} under protocol {protocol!r}")
 
@@ -242,11 +290,14 @@ def evaluate(
             writer = csv.writer(text)
             bm3d = "bm3d" in baselines
             writer.writerow(["file", "scene_id", "burst", "ratio", "psnr", "ssim", "baseline_psnr", "baseline_ssim"]
-                            + ["bm3d_psnr", "bm3d_ssim", "bm3d_seconds"] * bm3d)
+                            + ["bm3d_psnr", "bm3d_ssim", "bm3d_seconds"] * bm3d
+                            + ["delta_e", "baseline_delta_e"] + ["bm3d_delta_e"] * bm3d)
             for r in results:
                 writer.writerow([r.file, r.scene_id, r.burst, f"{r.ratio:g}", f"{r.psnr:.4f}", f"{r.ssim:.5f}",
                                  f"{r.baseline_psnr:.4f}", f"{r.baseline_ssim:.5f}"]
-                                + ([f"{r.bm3d_psnr:.4f}", f"{r.bm3d_ssim:.5f}", f"{r.bm3d_seconds:.3f}"] if bm3d else []))
+                                + ([f"{r.bm3d_psnr:.4f}", f"{r.bm3d_ssim:.5f}", f"{r.bm3d_seconds:.3f}"] if bm3d else [])
+                                + [f"{r.delta_e:.4f}", f"{r.baseline_delta_e:.4f}"]
+                                + ([f"{r.bm3d_delta_e:.4f}"] if bm3d else []))
             f.write(text.getvalue().encode())
 
         write_atomically(report.csv_path, write_csv)

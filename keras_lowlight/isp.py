@@ -1,11 +1,14 @@
-"""A small in-house RAW → sRGB pipeline, used where LibRaw cannot render a file.
+"""The project's own RAW → sRGB pipeline: renders a RAW-head model's output (and any clean
+packed RAW) with the file's colour metadata, and files LibRaw cannot postprocess.
 
-LibRaw renders SID's ground truth (`raw.render_srgb`), but refuses to postprocess tiny X-Trans
-DNGs such as our test fixtures. This pipeline mirrors LibRaw's steps without its AHD / X-Trans
-demosaic: per-colour normalised-convolution (bilinear) demosaic valid for any CFA period,
-camera white balance, camera→sRGB matrix derived from the DNG ColorMatrix (rows of
-XYZ→camera·sRGB→XYZ normalised to one, as dcraw's `cam_xyz_coeff` does), highlight clipping
-and the BT.709 transfer curve LibRaw applies by default (gamma 0.45, toe slope 4.5).
+It mirrors the steps of LibRaw's `postprocess(use_camera_wb=True, no_auto_bright=True)` — the
+render of SID's ground truth — without LibRaw's AHD / X-Trans demosaic: demosaic (Malvar-He-
+Cutler for Bayer, per-colour normalised convolution for any CFA period), camera white balance
+scaled so its smallest multiplier is 1, highlight clipping, the camera→sRGB matrix derived from
+the file's XYZ→camera matrix (rows of XYZ→camera·sRGB→XYZ normalised to one, as dcraw's
+`cam_xyz_coeff`), and the BT.709 transfer curve (gamma 0.45, toe slope 4.5). numpy + scipy only
+(no TensorFlow), so the TFLite path can use it. How close it comes to LibRaw:
+benchmarks/results/isp_vs_libraw.md.
 """
 
 from __future__ import annotations
@@ -41,6 +44,47 @@ def demosaic_bilinear(mosaic: np.ndarray, cfa_pattern: str) -> np.ndarray:
     return out
 
 
+def demosaic_malvar(mosaic: np.ndarray, cfa_pattern: str) -> np.ndarray:
+    """Bayer H×W → H×W×3 with Malvar, He & Cutler's gradient-corrected bilinear filters
+    (*High-quality linear interpolation for demosaicing of Bayer-patterned color images*,
+    ICASSP 2004): five fixed 5×5 kernels, sharper than bilinear at edges and still linear."""
+    from scipy import ndimage
+
+    mosaic = np.asarray(mosaic, np.float64)
+    h, w = mosaic.shape
+    letters = np.array(list(cfa_pattern)).reshape(2, 2)
+    sites = np.tile(letters, (-(-h // 2), -(-w // 2)))[:h, :w]
+    rows = np.tile(np.array([[0], [1]]), (-(-h // 2), w))[:h, :w]  # row parity
+    # R/B row: the row of the 2×2 cell holding R (resp. B).
+    r_row = rows == int(np.argwhere(letters == "R")[0][0])
+    b_row = rows == int(np.argwhere(letters == "B")[0][0])
+    g_at_rb = np.array([[0, 0, -1, 0, 0], [0, 0, 2, 0, 0], [-1, 2, 4, 2, -1], [0, 0, 2, 0, 0], [0, 0, -1, 0, 0]]) / 8
+    # colour at a green site whose row holds that colour (horizontal neighbours)
+    rb_at_g_row = np.array([[0, 0, 0.5, 0, 0], [0, -1, 0, -1, 0], [-1, 4, 5, 4, -1], [0, -1, 0, -1, 0],
+                            [0, 0, 0.5, 0, 0]]) / 8
+    rb_at_g_col = rb_at_g_row.T  # … whose column holds it (vertical neighbours)
+    rb_at_br = np.array([[0, 0, -1.5, 0, 0], [0, 2, 0, 2, 0], [-1.5, 0, 6, 0, -1.5], [0, 2, 0, 2, 0],
+                         [0, 0, -1.5, 0, 0]]) / 8
+    conv = lambda k: ndimage.convolve(mosaic, k, mode="mirror")  # noqa: E731
+    at_rb, at_g_row, at_g_col, at_opposite = conv(g_at_rb), conv(rb_at_g_row), conv(rb_at_g_col), conv(rb_at_br)
+    out = np.empty((h, w, 3))
+    green = sites == "G"
+    out[..., 1] = np.where(green, mosaic, at_rb)
+    for c, letter, own_row, other in ((0, "R", r_row, "B"), (2, "B", b_row, "R")):
+        value = np.where(sites == letter, mosaic, at_opposite)  # at the other colour's sites
+        value = np.where(green & own_row, at_g_row, value)
+        value = np.where(green & ~own_row, at_g_col, value)
+        out[..., c] = value
+    return out
+
+
+def demosaic(mosaic: np.ndarray, cfa_pattern: str) -> np.ndarray:
+    """Malvar for Bayer, normalised-convolution bilinear for X-Trans (any period)."""
+    if len(cfa_pattern) == 4:
+        return demosaic_malvar(mosaic, cfa_pattern)
+    return demosaic_bilinear(mosaic, cfa_pattern)
+
+
 def cam2rgb_from_xyz2cam(xyz2cam: np.ndarray) -> np.ndarray:
     rgb2cam = np.asarray(xyz2cam, np.float64) @ RGB_TO_XYZ
     rgb2cam = rgb2cam / rgb2cam.sum(axis=1, keepdims=True)
@@ -53,16 +97,44 @@ def bt709_curve(linear: np.ndarray) -> np.ndarray:
     return np.where(linear < 0.018, 4.5 * linear, 1.099 * np.power(linear, 0.45) - 0.099)
 
 
-def render_normalized(
-    normalized: np.ndarray, cfa_pattern: str, white_balance, xyz2cam: np.ndarray
-) -> np.ndarray:
-    """Black-subtracted [0, 1] mosaic → 16-bit sRGB H×W×3."""
-    rgb = demosaic_bilinear(normalized, cfa_pattern)
+def render_mosaic(normalized: np.ndarray, cfa_pattern: str, white_balance, xyz2cam: np.ndarray) -> np.ndarray:
+    """Black-subtracted [0, 1] mosaic → float32 sRGB H×W×3 in [0, 1]."""
+    rgb = demosaic(np.clip(normalized, 0.0, 1.0), cfa_pattern)
     wb = np.asarray(white_balance, np.float64)
     wb = wb / wb.min()  # LibRaw scales the smallest multiplier to 1 (no auto-brightening)
     rgb = np.clip(rgb * wb, 0.0, 1.0)
     rgb = np.einsum("ij,...j->...i", cam2rgb_from_xyz2cam(xyz2cam), rgb)
-    return np.round(bt709_curve(rgb) * 65535.0).astype(np.uint16)
+    return bt709_curve(rgb).astype(np.float32)
+
+
+def render_normalized(
+    normalized: np.ndarray, cfa_pattern: str, white_balance, xyz2cam: np.ndarray
+) -> np.ndarray:
+    """Black-subtracted [0, 1] mosaic → 16-bit sRGB H×W×3."""
+    return np.round(render_mosaic(normalized, cfa_pattern, white_balance, xyz2cam) * 65535.0).astype(np.uint16)
+
+
+def unpacked_pattern(cfa_pattern: str) -> str:
+    """The CFA layout of `packing.unpack`'s mosaic: the file's for Bayer; for X-Trans the
+    reference phase, since packing first crops the file's mosaic to it."""
+    from keras_lowlight import packing
+
+    return cfa_pattern if len(cfa_pattern) == 4 else packing.XTRANS_REFERENCE
+
+
+def render_packed(packed: np.ndarray, cfa_pattern: str, white_balance, xyz2cam) -> np.ndarray:
+    """A packed RAW in [0, 1] (a RAW-head model's output, or a clean long exposure packed the
+    same way) → float32 sRGB (s·H, s·W, 3) in [0, 1], with the file's white balance (R, G, B
+    multipliers) and XYZ→camera matrix. Values are clipped to [0, 1] first, as a sensor would.
+
+    The output has the size and alignment of the sRGB head's output and of `data.EvalPair.target`
+    (the mosaic cropped to whole CFA periods at the packing phase).
+    """
+    from keras_lowlight import packing
+
+    mosaic = packing.unpack(np.clip(np.asarray(packed, np.float32), 0.0, 1.0), cfa_pattern)
+    xyz2cam = np.asarray(xyz2cam if xyz2cam is not None else np.linalg.inv(RGB_TO_XYZ), np.float64)
+    return render_mosaic(mosaic, unpacked_pattern(cfa_pattern), white_balance, xyz2cam)
 
 
 def render_srgb_fallback(path, data: bytes | None = None) -> np.ndarray:

@@ -25,6 +25,17 @@ def ssim(y_true, y_pred) -> tf.Tensor:
     return tf.image.ssim(tf.cast(y_true, tf.float32), y_pred, max_val=DATA_RANGE)
 
 
+def delta_e2000_np(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean CIEDE2000 colour difference of two sRGB images (float in [0, 1], clipped), through
+    CIELAB (D65) with scikit-image. ~1: just noticeable; > 5: a clearly different colour.
+    PSNR barely moves when a whole image shifts hue; ΔE is the number that does."""
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    a = rgb2lab(np.clip(np.asarray(y_true, np.float64), 0.0, 1.0))
+    b = rgb2lab(np.clip(np.asarray(y_pred, np.float64), 0.0, 1.0))
+    return float(np.mean(deltaE_ciede2000(a, b)))
+
+
 def psnr_np(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Numpy PSNR for one image (float arrays in [0, 1])."""
     mse = float(np.mean((np.clip(y_pred, 0, 1).astype(np.float64) - y_true.astype(np.float64)) ** 2))

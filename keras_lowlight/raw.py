@@ -165,17 +165,31 @@ def _tiff_exif(data: bytes) -> dict:
     return out
 
 
-def _xyz_to_cam(raw) -> np.ndarray:
-    """XYZ → camera, 3×3. LibRaw fills `rgb_xyz_matrix` from its camera table but leaves it zero
-    for DNGs, whose ColorMatrix it turns into `color_matrix` (camera → sRGB, rows summing to 1);
-    invert that when needed, and treat the camera as sRGB when the file has no colour at all."""
-    xyz_to_cam = np.asarray(raw.rgb_xyz_matrix[:3, :3], np.float64)
-    if np.any(xyz_to_cam):
-        return xyz_to_cam.astype(np.float32)
+def _xyz_to_cam(raw, dng: bool = False) -> np.ndarray:
+    """XYZ → camera, 3×3: the matrix LibRaw renders with. LibRaw fills `rgb_xyz_matrix` from its
+    camera table and turns a DNG's own ColorMatrix into `color_matrix` (camera → sRGB, rows
+    summing to 1). A DNG renders with its ColorMatrix even when its make/model is in the table
+    (then `rgb_xyz_matrix` holds the table's, a different camera's colour): for DNGs invert
+    `color_matrix` first. Other files: the table; the sRGB fallback when there is no colour at all."""
+    table = np.asarray(raw.rgb_xyz_matrix[:3, :3], np.float64)
     cam_to_srgb = np.asarray(raw.color_matrix[:3, :3], np.float64)
-    if np.any(cam_to_srgb) and abs(np.linalg.det(cam_to_srgb)) > 1e-6:
+    from_file = np.any(cam_to_srgb) and abs(np.linalg.det(cam_to_srgb)) > 1e-6
+    if from_file and (dng or not np.any(table)):
         return (np.linalg.inv(cam_to_srgb) @ np.linalg.inv(RGB_TO_XYZ)).astype(np.float32)
+    if np.any(table):
+        return table.astype(np.float32)
     return _SRGB_XYZ_TO_CAM
+
+
+def _is_dng(data: bytes) -> bool:
+    """A TIFF whose first IFD carries DNGVersion (tag 50706)."""
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            return 50706 in tif.pages[0].tags
+    except Exception:  # not TIFF-based (RAF, CR3): not a DNG
+        return False
 
 
 def _white_balance(multipliers) -> tuple[float, float, float]:
@@ -239,7 +253,7 @@ def read_raw(path: str | os.PathLike, data: bytes | None = None) -> RawImage:
             blacks = per_color[site_colors]
             white = int(raw.white_level)
             wb = _white_balance(raw.camera_whitebalance[:3])
-            xyz_to_cam = _xyz_to_cam(raw)
+            xyz_to_cam = _xyz_to_cam(raw, dng=_is_dng(data))
             shutter = float(raw.other.shutter_speed) if hasattr(raw, "other") else 0.0
             iso_speed = float(raw.other.iso_speed) if hasattr(raw, "other") else 0.0
     except RawReadError:

@@ -13,7 +13,8 @@ import io.github.keraslowlight.core.TileModel
  * through LiteRT 2.3's CompiledModel, GPU first with a CPU fallback. Everything around it — reading,
  * packing, tiling, stitching — is mobile/android/core, tested against Python on every CI run.
  * API: CompiledModel.create(assets, name, Options(accelerator), env), createInputBuffers /
- * createOutputBuffers, writeFloat, run, readFloat (ai.google.dev/edge/litert).
+ * createOutputBuffers(signature), writeFloat, run(inputs, outputs, signature), readFloat
+ * (ai.google.dev/edge/litert/next/android_kotlin).
  */
 class LiteRtTileModel(context: Context, private val entry: ModelEntry) : TileModel, AutoCloseable {
     override val channels: Int = entry.channels
@@ -36,8 +37,9 @@ class LiteRtTileModel(context: Context, private val entry: ModelEntry) : TileMod
         accelerator = chosen
     }
 
-    private val inputs = model.createInputBuffers()
-    private val outputs = model.createOutputBuffers()
+    // Buffers of the contract's signature (`enhance`), allocated once: every tile has the same shape.
+    private val inputs = model.createInputBuffers(entry.signature)
+    private val outputs = model.createOutputBuffers(entry.signature)
 
     /** One fixed-shape tile (the contract's tile size: CompiledModel compiles one input shape). */
     override fun run(tile: FloatArray, height: Int, width: Int): FloatArray {
@@ -45,7 +47,7 @@ class LiteRtTileModel(context: Context, private val entry: ModelEntry) : TileMod
             "${entry.file} takes ${entry.tile.size}x${entry.tile.size} tiles, got ${height}x$width"
         }
         inputs[0].writeFloat(tile)
-        model.run(inputs, outputs)
+        model.run(inputs, outputs, entry.signature)
         return outputs[0].readFloat()
     }
 

@@ -1,0 +1,7 @@
+@file:Suppress("UNUSED_PARAMETER", "unused")
+
+package android.net
+
+class Uri {
+    val lastPathSegment: String? get() = throw UnsupportedOperationException("stub")
+}
