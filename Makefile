@@ -8,13 +8,13 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-web web-deps android-deps venv clean
+.PHONY: demo test test-web web-deps android-deps venv clean check-claims
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,beam]"
+	$(PY) -m pip install --quiet -e ".[train,test,beam]"
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -24,6 +24,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# Every number in the README's performance / quality sections must be in benchmarks/results/ or
+# saved_models/*/ (rule: benchmarks/check_claims.py). Also part of `make test` (tests/test_claims.py).
+check-claims: $(STAMP)
+	$(PY) benchmarks/check_claims.py
 
 # The LiteRT.js client's browser test: Debian's chromium + mobile/web's npm packages.
 web-deps:

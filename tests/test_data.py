@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_lowlight import data
+from keras_lowlight import data, packing
 from keras_lowlight.packing import XTRANS_REFERENCE
 from scenes import make_scenes
 
@@ -26,18 +26,42 @@ def test_training_batches_shapes_and_range():
     assert float(tf.reduce_min(y)) >= 0 and float(tf.reduce_max(y)) <= 1
 
 
-@pytest.mark.parametrize("pattern", ["RGGB", "GBRG"])
+def _cell_coded_scenes(pattern: str, shape=(96, 128), seed: int = 0) -> tf.data.Dataset:
+    """One scene whose target is a KNOWN map of its input: every 2×2 CFA cell (aligned as the
+    pipeline packs it) gets a random colour; its mosaic sites hold that colour's R / G / B (no
+    noise, ratio 1), and the ground truth holds the same colour on all four pixels. So the
+    packed input, upsampled ×2 by nearest neighbour, IS the target — any shift, flip or transpose
+    applied to one side only breaks the equality at most pixels."""
+    layout = packing.layout_for(pattern)
+    dy, dx = layout.offset
+    h, w = shape
+    rng = np.random.default_rng(seed)
+    cells = rng.integers(0, 15872, size=(h // 2 + 1, w // 2 + 1, 3))  # DN above black, per colour
+    yy, xx = np.mgrid[0:h, 0:w]
+    grid = np.array(list(pattern)).reshape(2, 2)
+    colour = np.vectorize({"R": 0, "G": 1, "B": 2}.get)(grid[yy % 2, xx % 2])
+    cell_rgb = cells[(yy - dy) // 2, (xx - dx) // 2]  # (h, w, 3): the colour of each pixel's cell
+    raw = (512 + np.take_along_axis(cell_rgb, colour[..., None], -1)[..., 0]).astype(np.uint16)
+    gt = np.round(cell_rgb / 15871 * 65535).astype(np.uint16)
+
+    def replace(scene):
+        return {**scene, "long_srgb": tf.constant(gt),
+                "short": {**scene["short"], "raw": tf.constant(raw[None]),
+                          "ratio": tf.constant([1.0]), "exposure": tf.constant([10.0])}}
+
+    return make_scenes(count=1, shape=shape, cfa_pattern=pattern, ratios=(1.0,)).map(replace)
+
+
+@pytest.mark.parametrize("pattern", ["RGGB", "GBRG", "BGGR", "GRBG"])
 def test_input_and_target_stay_aligned(pattern):
-    """Amplified packed input ≈ the target's colour at the same place, crop after crop."""
-    ds = data.make_dataset(scenes=make_scenes(cfa_pattern=pattern, ratios=(100,)), crop=16, batch=1, training=True)
-    for x, y in ds.take(6):
+    """Target = nearest-upsampled packed input, exactly, crop after random crop and flip."""
+    tf.random.set_seed(3)
+    ds = data.make_dataset(scenes=_cell_coded_scenes(pattern), crop=16, batch=1, training=True)
+    for x, y in ds.take(12):
         x, y = x[0].numpy(), y[0].numpy()
-        # The fake ground truth is linear: amplified R, G1, B ≈ the target's R, G, B there.
-        y_small = y.reshape(16, 2, 16, 2, 3).mean((1, 3))
-        error = np.abs(x[..., :3].mean((0, 1)) - y_small.mean((0, 1))).max()
-        assert error < 0.05, (pattern, error)
-        # Packed G1 and G2 both see the green channel.
-        assert abs(x[..., 3].mean() - y_small[..., 1].mean()) < 0.05
+        np.testing.assert_array_equal(x[..., 3], x[..., 1])  # G2 and G1 carry the same green
+        expected = np.repeat(np.repeat(x[..., :3], 2, axis=0), 2, axis=1)
+        np.testing.assert_allclose(y, expected, atol=1 / 65535, rtol=0, err_msg=pattern)
 
 
 def test_ratio_is_capped_at_300():

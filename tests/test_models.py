@@ -241,8 +241,13 @@ _TFLITE_SCRIPT = textwrap.dedent(
         it.set_tensor(index, x)
         it.invoke()
         y = it.get_tensor(it.get_output_details()[0]["index"])
-        report[label] = {"ops": dict(ops), "shape": list(y.shape),
-                         "max_err": float(np.abs(y - model(x).numpy()).max())}
+        error = np.abs(y - model(x).numpy())
+        # The int8 output's quantization step: the scale of the tensor the final DEQUANTIZE reads.
+        details = {d["index"]: d for d in it.get_tensor_details()}
+        dequantize = [op for op in it._get_ops_details() if op["op_name"] == "DEQUANTIZE"]
+        step = float(details[dequantize[-1]["inputs"][0]]["quantization"][0]) if int8 else None
+        report[label] = {"ops": dict(ops), "shape": list(y.shape), "max_err": float(error.max()),
+                         "mean_err": float(error.mean()), "output_step": step}
     print("REPORT" + json.dumps(report))
     """
 )
@@ -277,7 +282,18 @@ def test_tflite_uses_builtin_ops_only(tflite_report, label):
     assert not [op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")], ops
     scale = CFAS[cfa][1]
     assert entry["shape"] == [1, h * scale, w * scale, 3]
-    assert entry["max_err"] < (0.5 if int8 else 1e-4)
+    if int8:
+        # Tolerance from the quantization step s of the int8 output: its own rounding is ±s/2 and
+        # each of the ~8 quantized layers upstream adds a rounding error that arrives rescaled to
+        # about that size, so at most 8 s (measured 2.2–4.4 s), and under one step on average
+        # (measured ~0.5 s). Calibrating on 70 % of the input range already gives 27 s max / 6 s mean
+        # (the old `< 0.5` bound passed that: 0.23).
+        step = entry["output_step"]
+        assert 0 < step < 0.05, step
+        assert entry["max_err"] <= 8 * step, (entry["max_err"], step)
+        assert entry["mean_err"] <= 1 * step, (entry["mean_err"], step)
+    else:
+        assert entry["max_err"] < 1e-4
     if label == "mobile_fixed_int8":  # the export graph: no shape-dependent ops at all
         assert "SHAPE" not in ops and "STRIDED_SLICE" not in ops and "MIRROR_PAD" not in ops
         assert ops.get("QUANTIZE") == 1 and ops.get("DEQUANTIZE") == 1  # int8 inside, float I/O

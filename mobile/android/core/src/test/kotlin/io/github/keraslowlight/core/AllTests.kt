@@ -14,10 +14,12 @@ object AllTests {
     val classes: Array<Class<*>> = arrayOf(
         DngReaderTest::class.java,
         PackingTest::class.java,
+        FuzzTest::class.java,
         TilerTest::class.java,
         ContractTest::class.java,
         PackingGoldenTest::class.java,
         TilingGoldenTest::class.java,
+        RenderGoldenTest::class.java,
         VerdictTableTest::class.java
     )
 
