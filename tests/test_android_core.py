@@ -42,6 +42,12 @@ JARS = {
     "kotlin (stdlib)": Path("/usr/share/java/kotlin-stdlib.jar"),
 }
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Another Kotlin compiler for the same tests, e.g. Kotlin 2.x's kotlinc-jvm (npm's `kotlin-compiler`
+# ships the full distribution): LOWLIGHT_KOTLINC=/path/bin/kotlinc-jvm. Warnings are then errors,
+# so a deprecation that Kotlin 2 turns into an error shows up here first.
+KOTLINC = os.environ.get("LOWLIGHT_KOTLINC", "kotlinc")
+if "LOWLIGHT_KOTLINC" in os.environ:
+    JARS["kotlin (stdlib)"] = Path(KOTLINC).resolve().parent.parent / "lib" / "kotlin-stdlib.jar"
 
 
 def _require(missing: list[str], what: str) -> None:
@@ -57,12 +63,12 @@ def _require(missing: list[str], what: str) -> None:
 def kotlin_jar() -> Path:
     """Core + tests compiled by kotlinc into one jar, reused while no .kt file changes."""
     missing = [name for name, jar in JARS.items() if not jar.exists()]
-    missing += [tool for tool in ("kotlinc", "java") if shutil.which(tool) is None]
+    missing += [tool for tool in (KOTLINC, "java") if shutil.which(tool) is None]
     _require(missing, "the Kotlin core tests")
     # The core, its tests, and the Android shell with compile-only stand-ins for the Android SDK and
     # LiteRT (tests/android_stubs/README.md): one kotlinc run, ~10 s of CPU less than two.
     sources = sorted(CORE.glob("src/*/kotlin/**/*.kt")) + sorted(SHELL.glob("**/*.kt")) + sorted(STUBS.glob("*.kt"))
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(KOTLINC.encode())
     for path in sources:
         digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
     cache = Path(tempfile.gettempdir()) / "keras_lowlight_kotlin" / digest.hexdigest()[:16]
@@ -74,13 +80,14 @@ def kotlin_jar() -> Path:
     partial = cache / f"building-{os.getpid()}.jar"
     start = time.perf_counter()
     out = subprocess.run(
-        ["kotlinc", *map(str, sources), "-cp", os.pathsep.join(str(j) for j in JARS.values()), "-d", str(partial)],
+        [KOTLINC, *(["-Werror"] if KOTLINC != "kotlinc" else []), *map(str, sources),
+         "-cp", os.pathsep.join(str(j) for j in JARS.values()), "-d", str(partial)],
         capture_output=True, text=True, timeout=600,
     )
     errors = [line for line in out.stderr.splitlines() if "error:" in line or "exception" in line.lower()]
     assert out.returncode == 0 and partial.exists(), "\n".join(errors or out.stderr.splitlines()[-30:])
     partial.replace(jar)
-    print(f"kotlin: compiled {len(sources)} files with kotlinc in {time.perf_counter() - start:.1f} s")
+    print(f"kotlin: compiled {len(sources)} files with {KOTLINC} in {time.perf_counter() - start:.1f} s")
     return jar
 
 

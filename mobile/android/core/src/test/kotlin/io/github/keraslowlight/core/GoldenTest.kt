@@ -19,7 +19,7 @@ class PackingGoldenTest(private val name: String, private val case: JSONObject) 
 
     @Test
     fun packedInputEqualsPython() {
-        Fixtures.assumePresent()
+        Fixtures.assumePresent(case)
         val contract = ModelContract.parse(File("../../MODEL_CONTRACT.json").readText())
         val frame = DngReader.read(File(case.getString("dng")).readBytes())
         assertEquals(case.getString("cfa"), frame.cfaPattern)
@@ -48,7 +48,7 @@ class TilingGoldenTest(private val name: String, private val case: JSONObject) {
 
     @Test
     fun tiledOutputEqualsPython() {
-        Fixtures.assumePresent()
+        Fixtures.assumePresent(case)
         val shape = Fixtures.intArray(case.getJSONArray("shape"))
         val packed = Packed(Fixtures.floats(case.getString("input")), shape[0], shape[1], shape[2])
         val model = StandInModel(shape[2], case.getInt("scale"), case.getInt("out_channels"))
@@ -75,7 +75,7 @@ class RenderGoldenTest(private val name: String, private val case: JSONObject) {
 
     @Test
     fun renderEqualsPython() {
-        Fixtures.assumePresent()
+        Fixtures.assumePresent(case)
         val shape = Fixtures.intArray(case.getJSONArray("shape"))
         val packed = Packed(Fixtures.floats(case.getString("input")), shape[0], shape[1], shape[2])
         val cfa = case.getString("cfa")
