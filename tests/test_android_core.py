@@ -208,6 +208,32 @@ def goldens(tmp_path_factory, request) -> dict:
             "white_balance": [float(v) for v in image.white_balance],
             "xyz_to_cam": [float(v) for v in np.asarray(image.xyz_to_cam, np.float64).ravel()],
         })
+    # The automatic ratio (keras_lowlight.exposure, `--ratio auto`), when the contract states it,
+    # on every packed fixture and on a frame with no usable signal (black level + faint noise).
+    from keras_lowlight.contract import load_contract as _load
+
+    manifest["auto"] = []
+    if "auto" in _load()["preprocessing"]["ratio"]:
+        from keras_lowlight.dng import write_dng
+        from keras_lowlight.enhance import prepare_input
+        from keras_lowlight.errors import LowlightError
+        from keras_lowlight.exposure import estimate_ratio
+
+        rng = np.random.default_rng(5)
+        dark = write_dng(folder / "dark.dng", 512 + rng.integers(0, 2, (48, 64)), "RGGB")
+        dim = write_dng(folder / "dim.dng", 512 + rng.integers(0, 80, (48, 64)), "GBRG")  # ratio ≈ 50
+        sources = [(f.name, f.path) for f in table if f.name in packed_by_name] + [("dim", dim), ("no_signal", dark)]
+        for name, path in sources:
+            image = read_raw(path)
+            case = {"name": name, "dng": str(path)}
+            try:
+                ratio = estimate_ratio(image)
+            except LowlightError as e:
+                case["error"] = str(e)
+            else:
+                prepare_input(image, ratio).astype("<f4").tofile(folder / f"{name}.auto.f32")
+                case.update(ratio=ratio, packed=f"{name}.auto.f32")
+            manifest["auto"].append(case)
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return {"folder": folder, "table": table, "manifest": manifest, "python": python_verdicts}
 
@@ -227,10 +253,11 @@ def test_kotlin_core_equals_python(kotlin_run, goldens, capsys):
     """All JUnit tests pass; packed inputs and tiled outputs equal Python's (max |diff| = 0)."""
     out = kotlin_run["out"]
     summary = re.search(r"kotlin tests: (\d+) run, (\d+) passed, (\d+) failed, (\d+) skipped", out.stdout)
-    lines = [line for line in out.stdout.splitlines() if line.startswith(("packing ", "tiling ", "render ", "fuzz: ", "kotlin tests"))]
+    lines = [line for line in out.stdout.splitlines() if line.startswith(("packing ", "tiling ", "render ", "auto ratio ", "fuzz: ", "kotlin tests"))]
     with capsys.disabled():
         print("\n" + "\n".join(lines) + f"\nkotlin: JUnit run took {kotlin_run['seconds']:.1f} s")
-    assert out.returncode == 0 and summary, out.stdout[-4000:] + out.stderr[-2000:]
+    failures = [line for line in out.stdout.splitlines() if line.startswith(("FAILED", "SKIPPED"))]
+    assert out.returncode == 0 and summary, "\n".join(failures) + out.stdout[-3000:] + out.stderr[-2000:]
     run, passed, failed, skipped = map(int, summary.groups())
     assert failed == 0 and skipped == 0 and passed == run
     manifest = goldens["manifest"]
@@ -239,10 +266,15 @@ def test_kotlin_core_equals_python(kotlin_run, goldens, capsys):
     assert {f"bayer_{cfa}" for cfa in ("RGGB", "BGGR", "GRBG", "GBRG")} | {"sid_name", "xtrans", "xtrans_phase",
                                                                           "activearea_bayer"} <= packed
     assert len(manifest["tiling"]) >= 7
-    diffs = re.findall(r"max \|kotlin - python\| = (\S+)", out.stdout)
+    diffs = re.findall(r"^(?:packing|tiling) .*max \|kotlin - python\| = (\S+)$", out.stdout, flags=re.M)
     assert len(diffs) == len(manifest["packing"]) + len(manifest["tiling"])
     assert all(float(d) == 0.0 for d in diffs), diffs
     # The render after a RAW-head model: float arithmetic in another order, so a stated tolerance.
+    # The automatic ratio: a float64 mean summed in another order, so the ratio to 1e-12 and the
+    # packed input to one float32 step; a frame without signal refused by both.
+    auto = re.findall(r"auto ratio \S+: (refused|ratio .* max \|kotlin - python\| = (\S+))", out.stdout)
+    assert len(auto) == len(manifest["auto"]), auto
+    assert all(verdict == "refused" or float(diff) <= 6e-8 for verdict, diff in auto), auto
     render = re.findall(r"render \S+: .*with Python's colour = ([^,]+), with the DNG's own = ([^ ]+)", out.stdout)
     assert len(render) == len(manifest["render"]) >= 4, render
     assert all(float(same) <= 1e-6 and float(own) <= 1e-5 for same, own in render), render

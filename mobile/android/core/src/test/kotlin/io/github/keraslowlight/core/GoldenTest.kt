@@ -97,3 +97,37 @@ class RenderGoldenTest(private val name: String, private val case: JSONObject) {
         assertEquals("render with the DNG's colour", 0.0, own, 1e-5)
     }
 }
+
+/** The automatic ratio (keras_lowlight.exposure.estimate_ratio) and the input it gives, or its refusal. */
+@RunWith(Parameterized::class)
+class AutoRatioGoldenTest(private val name: String, private val case: JSONObject) {
+    companion object {
+        @JvmStatic
+        @Parameterized.Parameters(name = "{0}")
+        fun cases(): Collection<Array<Any>> = Fixtures.cases("auto")
+    }
+
+    @Test
+    fun automaticRatioEqualsPython() {
+        Fixtures.assumePresent(case)
+        val contract = ModelContract.parse(File("../../MODEL_CONTRACT.json").readText())
+        val frame = DngReader.read(File(case.getString("dng")).readBytes())
+        if (case.has("error")) {
+            try {
+                contract.ratio.autoRatioFor(frame)
+                org.junit.Assert.fail("$name: Python refuses it (${case.getString("error")}), Kotlin accepted it")
+            } catch (e: DngException) {
+                println("auto ratio $name: refused")
+                org.junit.Assert.assertTrue(e.message!!.contains("no usable signal"))
+            }
+            return
+        }
+        val ratio = contract.ratio.autoRatioFor(frame)
+        val expectedRatio = case.getDouble("ratio")
+        val packed = Packer.pack(frame, ratio, contract.ratio.maxRatio)
+        val diff = Fixtures.maxAbsDiff(Fixtures.floats(case.getString("packed")), packed.data)
+        println("auto ratio $name: ratio $ratio (Python $expectedRatio), max |kotlin - python| = $diff")
+        assertEquals(expectedRatio, ratio, 1e-12 * expectedRatio)
+        assertEquals("packed input with the automatic ratio", 0.0, diff, 6e-8)
+    }
+}
