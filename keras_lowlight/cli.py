@@ -57,7 +57,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model preset with model.fit (resumable, distributable)")
-    p.add_argument("--dataset", default="sid/synthetic", help="TFDS config: sid/synthetic, sid/sony, sid/fuji")
+    p.add_argument("--dataset", default="sid/synthetic",
+                   help="TFDS config: sid/synthetic, sid/synthetic_xtrans, sid/sony, sid/fuji")
     p.add_argument("--preset", default="resnet_se_16", help="model preset (see `lowlight models`)")
     p.add_argument("--head", choices=("srgb", "raw"), default="srgb",
                    help="srgb: the paper's RAW→sRGB model; raw: RAW→clean RAW, rendered with the file's colour")
