@@ -194,9 +194,11 @@ def container_problem(data: bytes) -> str | None:
 
 
 def mosaic_problem(mosaic: np.ndarray, black: float, white: float) -> str | None:
-    """A run of at least max(8, 2 % of the height) rows that are each exactly one value below
-    the white level: no sensor makes that (read noise alone varies every row); LibRaw's zero fill
-    of missing data and overwritten data do. Saturated rows (≥ white) are legitimate."""
+    """A run of at least max(8, 2 % of the height) rows that are each exactly one value in the
+    lower half of the range (at most black + (white - black) / 2): no sensor makes that (read noise
+    alone varies every row); LibRaw's zero fill of missing data and overwritten data do. Constant
+    rows in the upper half are clipping — many sensors saturate below the declared white level —
+    so a blown-out sky is never called corrupt."""
     height = mosaic.shape[0]
     if height == 0 or mosaic.shape[1] < 2:
         return None
@@ -209,7 +211,8 @@ def mosaic_problem(mosaic: np.ndarray, black: float, white: float) -> str | None
     rows = np.flatnonzero(candidate)
     flat = np.zeros(height, bool)
     first = mosaic[rows, :1]
-    flat[rows] = (mosaic[rows] == first).all(axis=1) & (first[:, 0] < white)
+    clip_floor = black + (white - black) / 2
+    flat[rows] = (mosaic[rows] == first).all(axis=1) & (first[:, 0] <= clip_floor)
     # Longest run of consecutive flat rows.
     padded = np.concatenate(([0], flat.astype(np.int8), [0]))
     edges = np.flatnonzero(np.diff(padded))

@@ -20,6 +20,7 @@ object AllTests {
         PackingGoldenTest::class.java,
         TilingGoldenTest::class.java,
         RenderGoldenTest::class.java,
+        AutoRatioGoldenTest::class.java,
         VerdictTableTest::class.java
     )
 
