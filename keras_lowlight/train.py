@@ -125,6 +125,32 @@ class TrainConfig:
     model_overrides: dict = field(default_factory=dict)
     noise: str = "recorded"  # or "synthetic": fresh noise on the clean long exposure every step
     target: str | None = None  # "srgb" | "raw"; None: the head's (raw head → the packed clean long exposure)
+    # Stop after this many epochs without a better validation PSNR (None: run all epochs). The
+    # count restarts when a killed run resumes (EarlyStopping keeps no state in the backup).
+    early_stop_patience: int | None = None
+
+
+def read_config(path: str | os.PathLike) -> dict:
+    """A committed training recipe — a JSON object of `TrainConfig` fields, keys starting with
+    `_` being comments — as keyword arguments of `train`. A run's own `config.json` reads back
+    too, so any run can be repeated from its folder."""
+    from dataclasses import fields
+
+    try:
+        raw = json.loads(Path(path).read_text())
+    except OSError as e:
+        raise TrainingError(f"cannot read training config {path}: {e.strerror or e}") from None
+    except json.JSONDecodeError as e:
+        raise TrainingError(f"training config {path} is not valid JSON: {e}") from None
+    if not isinstance(raw, dict):
+        raise TrainingError(f"training config {path} must hold a JSON object of TrainConfig fields")
+    known = {f.name for f in fields(TrainConfig)}
+    values = {k: v for k, v in raw.items() if not k.startswith("_")}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise TrainingError(f"training config {path}: unknown field(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(sorted(known))}")
+    return values
 
 
 @dataclass
@@ -133,6 +159,25 @@ class TrainResult:
     history: dict
     output: Path
     seconds: float
+
+
+def _check_numbers(cfg: TrainConfig) -> None:
+    """The Python API's twin of the CLI's parse-time checks: 0 or NaN is never silently replaced."""
+    import math
+    import numbers
+
+    positive = ("crop", "batch", "epochs", "steps_per_epoch", "decay_every", "validation_crop", "validation_steps",
+                "crops_per_pair", "shuffle_buffer", "early_stop_patience")
+    for name in positive:
+        value = getattr(cfg, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
+            raise TrainingError(f"{name} must be a positive integer, got {value!r}")
+    for name in ("learning_rate", "decay_factor"):
+        value = getattr(cfg, name)
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
+            raise TrainingError(f"{name} must be a finite number > 0, got {value!r}")
+    if cfg.backup_every != "epoch" and not (isinstance(cfg.backup_every, numbers.Integral) and cfg.backup_every >= 1):
+        raise TrainingError(f"backup_every must be 'epoch' or a positive number of steps, got {cfg.backup_every!r}")
 
 
 def _decay_steps(cfg: TrainConfig, steps_per_epoch: int) -> int:
@@ -173,6 +218,7 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     cfg = TrainConfig(preset=preset if isinstance(preset, str) else preset.name, **kwargs)
     if cfg.head not in ("srgb", "raw"):
         raise TrainingError(f"head must be 'srgb' or 'raw', got {cfg.head!r}")
+    _check_numbers(cfg)
     output = Path(cfg.output)
     _prepare_output(output)
     if cfg.seed is not None:
@@ -239,6 +285,8 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
         keras.callbacks.CSVLogger(str(output / "log.csv"), append=True),
         keras.callbacks.TensorBoard(str(output / "tensorboard"), write_graph=False),
         ImageSummary(output / "tensorboard", sample_batch),
+        *([keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=cfg.early_stop_patience, verbose=1)]
+          if cfg.early_stop_patience else []),
         *(callbacks or []),
     ]
     start = time.time()

@@ -19,6 +19,8 @@ object AllTests {
         ContractTest::class.java,
         PackingGoldenTest::class.java,
         TilingGoldenTest::class.java,
+        RenderGoldenTest::class.java,
+        AutoRatioGoldenTest::class.java,
         VerdictTableTest::class.java
     )
 

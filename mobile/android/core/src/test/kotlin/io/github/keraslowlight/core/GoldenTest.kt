@@ -19,7 +19,7 @@ class PackingGoldenTest(private val name: String, private val case: JSONObject) 
 
     @Test
     fun packedInputEqualsPython() {
-        Fixtures.assumePresent()
+        Fixtures.assumePresent(case)
         val contract = ModelContract.parse(File("../../MODEL_CONTRACT.json").readText())
         val frame = DngReader.read(File(case.getString("dng")).readBytes())
         assertEquals(case.getString("cfa"), frame.cfaPattern)
@@ -48,7 +48,7 @@ class TilingGoldenTest(private val name: String, private val case: JSONObject) {
 
     @Test
     fun tiledOutputEqualsPython() {
-        Fixtures.assumePresent()
+        Fixtures.assumePresent(case)
         val shape = Fixtures.intArray(case.getJSONArray("shape"))
         val packed = Packed(Fixtures.floats(case.getString("input")), shape[0], shape[1], shape[2])
         val model = StandInModel(shape[2], case.getInt("scale"), case.getInt("out_channels"))
@@ -59,5 +59,75 @@ class TilingGoldenTest(private val name: String, private val case: JSONObject) {
             "shrink ${case.getBoolean("shrink")}, output x${model.scale} ${model.outputChannels} channels, ${model.calls} tiles, max |kotlin - python| = $diff")
         assertEquals(case.getInt("tiles"), model.calls)
         assertEquals("max abs difference", 0.0, diff, 0.0)
+    }
+}
+
+/** The render after a RAW-head model, against keras_lowlight.isp.render_packed on the same packed RAW. */
+@RunWith(Parameterized::class)
+class RenderGoldenTest(private val name: String, private val case: JSONObject) {
+    companion object {
+        @JvmStatic
+        @Parameterized.Parameters(name = "{0}")
+        fun cases(): Collection<Array<Any>> = Fixtures.cases("render")
+
+        private fun doubles(json: org.json.JSONArray): DoubleArray = DoubleArray(json.length()) { json.getDouble(it) }
+    }
+
+    @Test
+    fun renderEqualsPython() {
+        Fixtures.assumePresent(case)
+        val shape = Fixtures.intArray(case.getJSONArray("shape"))
+        val packed = Packed(Fixtures.floats(case.getString("input")), shape[0], shape[1], shape[2])
+        val cfa = case.getString("cfa")
+        val expected = Fixtures.floats(case.getString("expected"))
+        // The arithmetic, with Python's white balance and matrix: equal up to float summation order.
+        val pythonWb = doubles(case.getJSONArray("white_balance"))
+        val pythonXyz = doubles(case.getJSONArray("xyz_to_cam"))
+        val diff = Fixtures.maxAbsDiff(expected, Render.packed(packed, cfa, pythonWb, pythonXyz))
+        // The whole path on the phone: white balance and matrix read from the DNG by DngReader.
+        val frame = DngReader.read(File(case.getString("dng")).readBytes())
+        val ownWb = Render.whiteBalance(frame)
+        var wbDiff = 0.0
+        for (c in 0 until 3) wbDiff = maxOf(wbDiff, Math.abs(ownWb[c] - pythonWb[c]) / pythonWb[c])
+        val own = Fixtures.maxAbsDiff(expected, Render.packed(packed, cfa, ownWb, frame.colorMatrix))
+        println("render $name: ${shape[0]}x${shape[1]}x${shape[2]} -> ${expected.size / 3} px, " +
+            "max |kotlin - python| with Python's colour = $diff, with the DNG's own = $own (white balance rel. diff $wbDiff)")
+        assertEquals("render with Python's colour", 0.0, diff, 1e-6)
+        assertEquals("white balance from AsShotNeutral", 0.0, wbDiff, 1e-6)
+        assertEquals("render with the DNG's colour", 0.0, own, 1e-5)
+    }
+}
+
+/** The automatic ratio (keras_lowlight.exposure.estimate_ratio) and the input it gives, or its refusal. */
+@RunWith(Parameterized::class)
+class AutoRatioGoldenTest(private val name: String, private val case: JSONObject) {
+    companion object {
+        @JvmStatic
+        @Parameterized.Parameters(name = "{0}")
+        fun cases(): Collection<Array<Any>> = Fixtures.cases("auto")
+    }
+
+    @Test
+    fun automaticRatioEqualsPython() {
+        Fixtures.assumePresent(case)
+        val contract = ModelContract.parse(File("../../MODEL_CONTRACT.json").readText())
+        val frame = DngReader.read(File(case.getString("dng")).readBytes())
+        if (case.has("error")) {
+            try {
+                contract.ratio.autoRatioFor(frame)
+                org.junit.Assert.fail("$name: Python refuses it (${case.getString("error")}), Kotlin accepted it")
+            } catch (e: DngException) {
+                println("auto ratio $name: refused")
+                org.junit.Assert.assertTrue(e.message!!.contains("no usable signal"))
+            }
+            return
+        }
+        val ratio = contract.ratio.autoRatioFor(frame)
+        val expectedRatio = case.getDouble("ratio")
+        val packed = Packer.pack(frame, ratio, contract.ratio.maxRatio)
+        val diff = Fixtures.maxAbsDiff(Fixtures.floats(case.getString("packed")), packed.data)
+        println("auto ratio $name: ratio $ratio (Python $expectedRatio), max |kotlin - python| = $diff")
+        assertEquals(expectedRatio, ratio, 1e-12 * expectedRatio)
+        assertEquals("packed input with the automatic ratio", 0.0, diff, 6e-8)
     }
 }
