@@ -209,6 +209,21 @@ def goldens(tmp_path_factory, request) -> dict:
             "white_balance": [float(v) for v in image.white_balance],
             "xyz_to_cam": [float(v) for v in np.asarray(image.xyz_to_cam, np.float64).ravel()],
         })
+    # Every shipped model as its .tflite describes itself (LiteRT in Python), for the contract parser.
+    from keras_lowlight.contract import REPO as _repo
+    from keras_lowlight.contract import describe_model_io
+
+    manifest["contracts"] = []
+    for entry in load_contract()["models"]:
+        info = describe_model_io(_repo / entry["file"])
+        manifest["contracts"].append({
+            "name": Path(entry["file"]).name, "file": entry["file"], "signature": info["signature"],
+            "input_name": info["input"]["name"], "output_name": info["output"]["name"],
+            "channels": info["input"]["channels"], "input_shape": info["input"]["shape"],
+            "output_channels": info["output"]["channels"], "scale": info["scale"],
+            "quantization": info["quantization"], "head": info.get("head", "srgb"),
+        })
+
     # The automatic ratio (keras_lowlight.exposure, `--ratio auto`), when the contract states it,
     # on every packed fixture and on a frame with no usable signal (black level + faint noise).
     from keras_lowlight.contract import load_contract as _load
@@ -254,7 +269,7 @@ def test_kotlin_core_equals_python(kotlin_run, goldens, capsys):
     """All JUnit tests pass; packed inputs and tiled outputs equal Python's (max |diff| = 0)."""
     out = kotlin_run["out"]
     summary = re.search(r"kotlin tests: (\d+) run, (\d+) passed, (\d+) failed, (\d+) skipped", out.stdout)
-    lines = [line for line in out.stdout.splitlines() if line.startswith(("packing ", "tiling ", "render ", "auto ratio ", "fuzz: ", "kotlin tests"))]
+    lines = [line for line in out.stdout.splitlines() if line.startswith(("packing ", "tiling ", "render ", "auto ratio ", "contract ", "fuzz: ", "kotlin tests"))]
     with capsys.disabled():
         print("\n" + "\n".join(BUILD_NOTE + lines) + f"\nkotlin: JUnit run took {kotlin_run['seconds']:.1f} s")
     failures = [line for line in out.stdout.splitlines() if line.startswith(("FAILED", "SKIPPED"))]
@@ -267,6 +282,7 @@ def test_kotlin_core_equals_python(kotlin_run, goldens, capsys):
     assert {f"bayer_{cfa}" for cfa in ("RGGB", "BGGR", "GRBG", "GBRG")} | {"sid_name", "xtrans", "xtrans_phase",
                                                                           "activearea_bayer"} <= packed
     assert len(manifest["tiling"]) >= 7
+    assert len(re.findall(r"^contract \S+: .*as the file says$", out.stdout, flags=re.M)) == len(manifest["contracts"]) >= 3
     diffs = re.findall(r"^(?:packing|tiling) .*max \|kotlin - python\| = (\S+)$", out.stdout, flags=re.M)
     assert len(diffs) == len(manifest["packing"]) + len(manifest["tiling"])
     assert all(float(d) == 0.0 for d in diffs), diffs
