@@ -63,7 +63,8 @@ def _tiff_ifds(data: bytes, endian: str, first: int) -> tuple[list[_Ifd], str | 
             return ifds, f"corrupt TIFF structure: more than {MAX_IFDS} IFDs"
         if offset + 2 > size:
             if not ifds:
-                return ifds, f"truncated: the first IFD is declared at byte {offset:,}, the file has {size:,} bytes"
+                return ifds, (f"truncated: the first IFD is declared at byte {offset:,}, "
+                              f"the file has {size:,} bytes")
             continue  # a later IFD out of the file: nothing of it can be checked
         (count,) = struct.unpack_from(endian + "H", data, offset)
         if count == 0 or count > MAX_ENTRIES:
@@ -87,7 +88,8 @@ def _tiff_ifds(data: bytes, endian: str, first: int) -> tuple[list[_Ifd], str | 
     return ifds, None
 
 
-def _values(data: bytes, endian: str, entry: tuple[int, int, int], limit: int = MAX_STRIPS) -> list[int] | None:
+def _values(data: bytes, endian: str, entry: tuple[int, int, int],
+            limit: int = MAX_STRIPS) -> list[int] | None:
     """The integer values of an IFD entry; None if its type is not an integer type or they are
     outside the file (the caller decides what that means)."""
     typ, count, position = entry
@@ -225,6 +227,7 @@ def mosaic_problem(mosaic: np.ndarray, black: float, white: float) -> str | None
         return None
     value = int(mosaic[start, 0])
     where = "the bottom" if end == height else f"rows {start}–{end - 1}"
-    kind = "zero" if value == 0 else f"the constant {value}" + (" (at or below black)" if value <= black else "")
+    below = " (at or below black)" if value <= black else ""
+    kind = "zero" if value == 0 else f"the constant {value}{below}"
     return (f"implausible image data: {end - start} of {height} rows at {where} are exactly {kind} "
             "(data missing or overwritten; truncated or corrupt file)")
