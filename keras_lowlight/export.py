@@ -25,6 +25,7 @@ import itertools
 import os
 import re
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,8 @@ def load_keras_model(path: str | os.PathLike) -> Any:
         raise ExportError(f"{path}: no such file")
     if path.suffix != ".keras":
         raise ExportError(f"{path}: expected a Keras 3 `.keras` model file")
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise ExportError(f"{path}: not a loadable Keras model (not a zip archive: truncated, corrupt or another format)")
     import keras
 
     import keras_lowlight.models  # noqa: F401  (registers the custom layers)

@@ -1,20 +1,23 @@
 """Where the shipped models and the web client are, in a checkout and in an installed package.
 
-A checkout keeps them at the repository root (`saved_models/`, `mobile/`); a wheel carries them as
-package data under `keras_lowlight/_shipped/` (see pyproject.toml). `$LOWLIGHT_MODELS` points at
-another models folder (for instance models downloaded beside a `pip install` of the runtime).
+A checkout keeps them at the repository root (`saved_models/`, `mobile/`). A wheel carries them as
+data files, installed under `<prefix>/share/keras-lowlight/` (pyproject.toml,
+[tool.setuptools.data-files]). `$LOWLIGHT_MODELS` points at another models folder.
 """
 
 from __future__ import annotations
 
 import os
+import site
+import sys
+import sysconfig
 from pathlib import Path
 
 from keras_lowlight.errors import LowlightError
 
 PACKAGE = Path(__file__).resolve().parent
 CHECKOUT = PACKAGE.parent
-SHIPPED = PACKAGE / "_shipped"
+SHARE_NAME = "keras-lowlight"
 MODELS_ENV = "LOWLIGHT_MODELS"
 
 
@@ -22,26 +25,38 @@ class MissingDataError(LowlightError):
     """Shipped data (models, web client) that this installation does not have."""
 
 
-def _first_existing(*candidates: Path) -> Path | None:
-    return next((c for c in candidates if c.is_dir()), None)
+def data_roots() -> list[Path]:
+    """Folders that may hold `saved_models/` and `mobile/`: the checkout first (a source tree wins
+    over an installed copy), then the install schemes' `share/keras-lowlight`."""
+    roots = []
+    if (CHECKOUT / "pyproject.toml").is_file():
+        roots.append(CHECKOUT)
+    prefixes = [sysconfig.get_path("data"), sys.prefix, getattr(site, "USER_BASE", None)]
+    for prefix in prefixes:
+        if prefix and (Path(prefix) / "share" / SHARE_NAME) not in roots:
+            roots.append(Path(prefix) / "share" / SHARE_NAME)
+    return roots
 
 
 def models_folder() -> Path:
-    """The folder holding `mobile_bayer/`, … : $LOWLIGHT_MODELS, the wheel's data, or the checkout's."""
+    """The folder holding `mobile_bayer/`, … : $LOWLIGHT_MODELS, the checkout's, or the installed one."""
     if os.environ.get(MODELS_ENV):
         return Path(os.environ[MODELS_ENV])
-    found = _first_existing(SHIPPED / "saved_models", CHECKOUT / "saved_models")
-    if found is None:
-        raise MissingDataError(
-            f"no shipped models found (looked in {SHIPPED / 'saved_models'} and {CHECKOUT / 'saved_models'}); "
-            f"set {MODELS_ENV} to a folder holding mobile_bayer/ or pass --model FILE"
-        )
-    return found
+    roots = data_roots()
+    for root in roots:
+        if (root / "saved_models").is_dir():
+            return root / "saved_models"
+    raise MissingDataError(
+        f"no shipped models found (looked in {', '.join(str(r / 'saved_models') for r in roots)}); "
+        f"set {MODELS_ENV} to a folder holding mobile_bayer/, or pass --model FILE"
+    )
 
 
 def web_root() -> Path:
-    """The folder served by `lowlight serve-web`: it holds `mobile/` and `saved_models/`."""
-    for root in (SHIPPED, CHECKOUT):
+    """The folder `lowlight serve-web` serves: it holds `mobile/web/` and `saved_models/`."""
+    roots = data_roots()
+    for root in roots:
         if (root / "mobile" / "web" / "index.html").is_file():
             return root
-    raise MissingDataError(f"the web client is not installed (no mobile/web/index.html in {SHIPPED} or {CHECKOUT})")
+    raise MissingDataError(f"the web client is not installed (no mobile/web/index.html in "
+                           f"{', '.join(str(r) for r in roots)})")

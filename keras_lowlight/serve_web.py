@@ -124,11 +124,14 @@ def serve_in_background(host: str = "127.0.0.1", port: int = 0,
 
 def main(host: str = "127.0.0.1", port: int = 8000) -> None:
     from keras_lowlight.errors import LowlightError
+    from keras_lowlight.locations import web_root
 
-    if not (REPO / "mobile" / "web" / "node_modules" / "@litertjs" / "core").exists():
-        raise LowlightError("LiteRT.js is not installed: run `npm ci` in mobile/web first")
+    root = web_root()  # the checkout, or an installed package's share/keras-lowlight
+    web = root / "mobile" / "web"
+    if not (web / "node_modules" / "@litertjs" / "core").exists():
+        raise LowlightError(f"LiteRT.js is not installed: run `npm ci` in {web} first")
     try:
-        server = make_server(host, port)
+        server = make_server(host, port, root)
     except OSError as e:
         raise LowlightError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     if host not in ("127.0.0.1", "localhost", "::1"):

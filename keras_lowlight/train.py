@@ -135,6 +135,25 @@ class TrainResult:
     seconds: float
 
 
+def _check_numbers(cfg: TrainConfig) -> None:
+    """The Python API's twin of the CLI's parse-time checks: 0 or NaN is never silently replaced."""
+    import math
+    import numbers
+
+    positive = ("crop", "batch", "epochs", "steps_per_epoch", "decay_every", "validation_crop", "validation_steps",
+                "crops_per_pair", "shuffle_buffer")
+    for name in positive:
+        value = getattr(cfg, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
+            raise TrainingError(f"{name} must be a positive integer, got {value!r}")
+    for name in ("learning_rate", "decay_factor"):
+        value = getattr(cfg, name)
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
+            raise TrainingError(f"{name} must be a finite number > 0, got {value!r}")
+    if cfg.backup_every != "epoch" and not (isinstance(cfg.backup_every, numbers.Integral) and cfg.backup_every >= 1):
+        raise TrainingError(f"backup_every must be 'epoch' or a positive number of steps, got {cfg.backup_every!r}")
+
+
 def _decay_steps(cfg: TrainConfig, steps_per_epoch: int) -> int:
     if cfg.decay_unit == "steps":
         return cfg.decay_every
@@ -173,6 +192,7 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     cfg = TrainConfig(preset=preset if isinstance(preset, str) else preset.name, **kwargs)
     if cfg.head not in ("srgb", "raw"):
         raise TrainingError(f"head must be 'srgb' or 'raw', got {cfg.head!r}")
+    _check_numbers(cfg)
     output = Path(cfg.output)
     _prepare_output(output)
     if cfg.seed is not None:

@@ -198,7 +198,7 @@ def test_kotlin_core_equals_python(kotlin_run, goldens, capsys):
     """All JUnit tests pass; packed inputs and tiled outputs equal Python's (max |diff| = 0)."""
     out = kotlin_run["out"]
     summary = re.search(r"kotlin tests: (\d+) run, (\d+) passed, (\d+) failed, (\d+) skipped", out.stdout)
-    lines = [line for line in out.stdout.splitlines() if line.startswith(("packing ", "tiling ", "kotlin tests"))]
+    lines = [line for line in out.stdout.splitlines() if line.startswith(("packing ", "tiling ", "fuzz: ", "kotlin tests"))]
     with capsys.disabled():
         print("\n" + "\n".join(lines) + f"\nkotlin: JUnit run took {kotlin_run['seconds']:.1f} s")
     assert out.returncode == 0 and summary, out.stdout[-4000:] + out.stderr[-2000:]
@@ -273,3 +273,17 @@ def test_python_web_and_kotlin_readers_agree(kotlin_run, goldens, capsys):
     with capsys.disabled():
         print("\nreader verdicts (python / web / kotlin):\n" + "\n".join(rows) + "\nstated differences: " + "; ".join(notes))
     assert not problems, "\n".join(problems)
+
+
+def test_web_reader_refuses_corrupt_files_in_one_line(goldens):
+    """The web reader on seeded corruptions of the table's good files (FuzzTest.kt does the same in Kotlin)."""
+    if shutil.which("node") is None:
+        _require(["node"], "the web reader's fuzz test")
+    good = [str(f.path) for f in goldens["table"] if f.expect == "ok" and f.name != "canon_eos_550d"]
+    out = subprocess.run(["node", str(WEB / "tests" / "fuzz.mjs"), "3000", *good], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout)
+    assert result["other"] == {}, result["other"]
+    assert result["read"] > 0 and result["rejected"] > 0
+

@@ -116,3 +116,13 @@ def test_a_writer_killed_mid_save_leaves_the_previous_checkpoint_intact(tmp_path
     # The interrupted temporary file (proof that the kill landed mid-save) is hidden and never loaded.
     leftovers = [p for p in tmp_path.iterdir() if p.name != "best.keras"]
     assert leftovers and all(p.name.startswith(".best.keras.") for p in leftovers)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("steps_per_epoch", 0), ("decay_every", 0), ("batch", -1), ("learning_rate", float("nan")),
+    ("learning_rate", float("inf")), ("crop", 2.5), ("backup_every", 0),
+])
+def test_train_api_refuses_what_the_cli_refuses(tmp_path, field, value):
+    with pytest.raises(train_lib.TrainingError, match=field):
+        train_lib.train(tiny_model(), train_scenes=make_scenes(count=1), output=str(tmp_path / "run"),
+                        **{field: value})

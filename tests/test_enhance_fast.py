@@ -88,9 +88,9 @@ def test_png_writer_round_trips_every_depth_filter_and_odd_size():
     for dtype in (np.uint8, np.uint16):
         top = np.iinfo(dtype).max
         image = rng.integers(0, top + 1, (writers.ROW_BLOCK * 2 + 37, 53, 3), dtype=np.int64).astype(dtype)
-        for row_filter in (0, 1, 2):
+        for row_filter, strategy in ((0, zlib.Z_DEFAULT_STRATEGY), (1, zlib.Z_RLE), (2, zlib.Z_HUFFMAN_ONLY)):
             f = io.BytesIO()
-            writers.write_png(f, image, level=1, row_filter=row_filter)
+            writers.write_png(f, image, level=1, row_filter=row_filter, strategy=strategy)
             data = f.getvalue()
             assert np.array_equal(decode_png(data), image), (dtype, row_filter)
             # The zlib stream checks its own adler32: one valid stream across the parallel blocks.

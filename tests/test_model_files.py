@@ -102,8 +102,8 @@ def keras_files(tmp_path_factory) -> dict[str, Path]:
     ("lambda", "safe mode only"),
     ("two_inputs", "one input and one output"),
     ("vector", "is not (batch, H, W, 3)"),
-    ("truncated", "not a loadable Keras model"),
-    ("random", "not a loadable Keras model"),
+    ("truncated", "not a zip archive"),
+    ("random", "not a zip archive"),
     ("no_config", "not a loadable Keras model"),
 ])
 def test_bad_keras_files_are_one_line_errors(keras_files, name, needle):

@@ -62,6 +62,7 @@ function unpackRow(bytes, rowStart, bits, count, out, dst) {
 
 // The whole stored image (before the ActiveArea crop) from strips or tiles.
 function decode(buffer, view, little, raw, width, height, bits) {
+  if (Math.ceil(width * bits / 8) * height > buffer.byteLength) throw new DngError('truncated file (image data past the end)');
   const out = new Uint16Array(width * height);
   const bytes = new Uint8Array(buffer);
   const tiled = raw.has(324);
@@ -69,7 +70,7 @@ function decode(buffer, view, little, raw, width, height, bits) {
   if (!offsets || !counts || offsets.length !== counts.length) throw new DngError('missing image data offsets');
   const blockWidth = tiled ? raw.get(322)?.[0] : width;
   const blockHeight = tiled ? raw.get(323)?.[0] : (raw.get(278)?.[0] ?? height);
-  if (!(blockWidth > 0 && blockHeight > 0)) throw new DngError('bad strip or tile size');
+  if (!(blockWidth > 0 && blockHeight > 0) || blockWidth * blockHeight > 2 ** 28) throw new DngError('bad strip or tile size');
   const across = tiled ? Math.ceil(width / blockWidth) : 1;
   const down = Math.ceil(height / blockHeight);
   if (offsets.length < across * down) throw new DngError(`truncated file (${offsets.length} of ${across * down} image blocks)`);
@@ -121,11 +122,14 @@ export function readDng(buffer) {
   }
   for (const sub of pending.slice(0, 16)) ifds.push(readIfd(view, little, sub).tags);
   const ifd0 = ifds[0];
-  const exif = ifd0.has(34665) ? readIfd(view, little, ifd0.get(34665)[0]).tags : new Map();
+  if (!ifd0) throw new DngError('not a TIFF/DNG file (no image directory)');
+  let exif = new Map();  // a broken EXIF pointer costs only the exposure time, as in LibRaw
+  try { if (ifd0.has(34665)) exif = readIfd(view, little, ifd0.get(34665)[0]).tags; } catch (e) { if (!(e instanceof DngError)) throw e; }
   const raw = ifds.find((tags) => tags.get(262)?.[0] === 32803);
   if (!raw) throw new DngError('no CFA image in this DNG (linear DNGs are not supported)');
   const fullWidth = raw.get(256)?.[0], fullHeight = raw.get(257)?.[0];
   if (!fullWidth || !fullHeight) throw new DngError('missing ImageWidth in the CFA image');
+  if (fullWidth * fullHeight > 2 ** 28) throw new DngError(`implausible image size ${fullWidth}x${fullHeight}`);
   const bits = raw.get(258)?.[0] ?? 1;
   const compression = raw.get(259)?.[0] ?? 1;
   if (compression !== 1) throw new DngError(`only uncompressed DNGs are supported (Compression=${compression})`);
@@ -135,13 +139,15 @@ export function readDng(buffer) {
   const dims = raw.get(33421) ?? [2, 2];
   const codes = raw.get(33422);
   if (!codes) throw new DngError('missing CFAPattern');
-  const period = dims[0];
+  const period = dims[0] ?? 0;
   if (dims.length !== 2 || dims[1] !== period || (period !== 2 && period !== 6) || codes.length !== period * period) {
     throw new DngError(`unsupported CFA: ${dims.join('x')} pattern (2x2 Bayer or 6x6 X-Trans only)`);
   }
   for (const c of codes) if (c > 2) throw new DngError(`unsupported CFA colour code ${c} (R, G, B only)`);
   const full = decode(buffer, view, little, raw, fullWidth, fullHeight, bits);
-  const [areaTop, areaLeft, areaBottom, areaRight] = raw.get(50829) ?? [0, 0, fullHeight, fullWidth];
+  const area = raw.get(50829) ?? [0, 0, fullHeight, fullWidth];
+  if (area.length !== 4 || area[0] < 0 || area[1] < 0) throw new DngError(`bad ActiveArea ${area}`);
+  const [areaTop, areaLeft, areaBottom, areaRight] = area;
   // The pattern is relative to the ActiveArea origin; LibRaw crops a 2×2 CFA at even offsets.
   const shiftY = period === 2 ? areaTop & 1 : 0, shiftX = period === 2 ? areaLeft & 1 : 0;
   const top = areaTop + shiftY, left = areaLeft + shiftX;
@@ -151,13 +157,15 @@ export function readDng(buffer) {
   for (let y = 0; y < height; y++) mosaic.set(full.subarray((top + y) * fullWidth + left, (top + y) * fullWidth + left + width), y * width);
   const cfaPattern = roll(codes.map((c) => 'RGB'[c]).join(''), period, shiftY, shiftX);
   const black = raw.get(50714) ?? [0];
-  const [ry, rx] = (raw.get(50713) ?? [1, 1]).map((v) => Math.max(1, v));
+  const [ry = 1, rx = 1] = (raw.get(50713) ?? [1, 1]).map((v) => Math.max(1, v));
   if (black.length < ry * rx) throw new DngError(`BlackLevel has ${black.length} values for a ${ry}x${rx} repeat`);
   const blackLevels = Array.from({length: period * period}, (_, site) => {
     const y = Math.floor(site / period) + shiftY, x = (site % period) + shiftX;
     return black[(y % ry) * rx + (x % rx)];
   });
   const whiteLevel = raw.get(50717)?.[0] ?? 2 ** bits - 1;
+  if (blackLevels.some((b) => !Number.isFinite(b) || b < 0)) throw new DngError(`bad BlackLevel ${blackLevels}`);
+  if (!Number.isFinite(whiteLevel)) throw new DngError(`bad WhiteLevel ${whiteLevel}`);
   const maxBlack = Math.max(...blackLevels);
   if (whiteLevel <= maxBlack) throw new DngError(`white level ${whiteLevel} not above black level ${maxBlack}`);
   // As LibRaw: ExposureTime, else the APEX ShutterSpeedValue 2^-v.

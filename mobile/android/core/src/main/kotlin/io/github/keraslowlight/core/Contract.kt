@@ -36,17 +36,19 @@ class ModelEntry(
 class ModelContract(val ratio: RatioRule, val models: List<ModelEntry>) {
     /**
      * The model the app runs for a CFA kind: a fixed input shape when `fixedShape` (LiteRT's
-     * CompiledModel compiles one shape), preferring int8, then float16, then float32.
+     * CompiledModel compiles one shape), of the given head ("srgb": the output is the image),
+     * preferring int8, then float16, then float32.
      */
-    fun select(cfa: String, fixedShape: Boolean = true): ModelEntry {
+    fun select(cfa: String, fixedShape: Boolean = true, head: String = "srgb"): ModelEntry {
         val order = listOf("int8", "float16", "float32")
         var best: ModelEntry? = null
         for (m in models) {
-            if (m.cfa != cfa || m.tile.fixed != fixedShape || m.quantization !in order) continue
+            if (m.cfa != cfa || m.tile.fixed != fixedShape || m.head != head || m.quantization !in order) continue
             if (best == null || order.indexOf(m.quantization) < order.indexOf(best.quantization)) best = m
         }
         val shape = if (fixedShape) "fixed-shape" else "dynamic-shape"
-        return best ?: throw ContractException("MODEL_CONTRACT.json has no $shape $cfa model")
+        val kind = if (head == "srgb") "" else "$head-head "
+        return best ?: throw ContractException("MODEL_CONTRACT.json has no $shape $kind$cfa model")
     }
 
     companion object {

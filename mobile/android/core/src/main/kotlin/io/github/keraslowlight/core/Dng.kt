@@ -50,7 +50,7 @@ class RawFrame(
  */
 object DngReader {
     private const val CFA = 32803
-    private const val LINEAR_RAW = 34892
+    private const val MAX_PIXELS = 1L shl 28 // 268 MP: far above any sensor, far below memory trouble
     private val typeSize = mapOf(1 to 1, 2 to 1, 3 to 2, 4 to 4, 5 to 8, 6 to 1, 7 to 1, 8 to 2, 9 to 4, 10 to 8, 11 to 4, 12 to 8, 13 to 4)
 
     private class Ifd(val tags: Map<Int, DoubleArray>, val next: Long)
@@ -77,22 +77,26 @@ object DngReader {
             offset = ifd.next
         }
         for (sub in pending.take(16)) ifds.add(readIfd(buf, sub).tags)
-        val ifd0 = ifds[0]
-        val exif = ifd0[34665]?.let { readIfd(buf, it[0].toLong()).tags } ?: emptyMap()
+        val ifd0 = ifds.firstOrNull() ?: throw DngException("not a TIFF/DNG file (no image directory)")
+        // A broken EXIF pointer costs only the exposure time, as in LibRaw.
+        val exif = ifd0[34665]?.let { ptr -> try { readIfd(buf, (ptr.getOrNull(0) ?: 0.0).toLong()).tags } catch (e: DngException) { null } } ?: emptyMap()
 
-        val raw = ifds.firstOrNull { it[262]?.get(0) == CFA.toDouble() }
+        val raw = ifds.firstOrNull { it[262]?.getOrNull(0) == CFA.toDouble() }
             ?: throw DngException("no CFA image in this DNG (linear DNGs are not supported)")
         val fullWidth = required(raw, 256, "ImageWidth").toInt()
         val fullHeight = required(raw, 257, "ImageLength").toInt()
-        val bits = (raw[258]?.get(0) ?: 1.0).toInt()
-        val compression = (raw[259]?.get(0) ?: 1.0).toInt()
+        val bits = (raw[258]?.getOrNull(0) ?: 1.0).toInt()
+        val compression = (raw[259]?.getOrNull(0) ?: 1.0).toInt()
         if (compression != 1) throw DngException("only uncompressed DNGs are supported (Compression=$compression)")
         if (bits < 8 || bits > 16) throw DngException("only 8- to 16-bit CFA data is supported (BitsPerSample=$bits)")
-        if ((raw[277]?.get(0) ?: 1.0) != 1.0) throw DngException("only one sample per pixel is supported in a CFA image")
+        if ((raw[277]?.getOrNull(0) ?: 1.0) != 1.0) throw DngException("only one sample per pixel is supported in a CFA image")
         if (raw.containsKey(50712)) throw DngException("DNGs with a LinearizationTable are not supported")
+        if (fullWidth <= 0 || fullHeight <= 0 || fullWidth.toLong() * fullHeight > MAX_PIXELS) {
+            throw DngException("implausible image size ${fullWidth}x$fullHeight")
+        }
         val dims = raw[33421] ?: doubleArrayOf(2.0, 2.0)
         val codes = raw[33422] ?: throw DngException("missing CFAPattern")
-        val period = dims[0].toInt()
+        val period = dims.getOrNull(0)?.toInt() ?: 0
         if (dims.size != 2 || dims[1].toInt() != period || (period != 2 && period != 6) || codes.size != period * period) {
             throw DngException("unsupported CFA: ${dims.joinToString("x") { it.toInt().toString() }} pattern (2x2 Bayer or 6x6 X-Trans only)")
         }
@@ -106,6 +110,7 @@ object DngReader {
 
         // ActiveArea (top, left, bottom, right); LibRaw's conventions, see the class comment.
         val area = raw[50829]?.map { it.toInt() } ?: listOf(0, 0, fullHeight, fullWidth)
+        if (area.size != 4 || area[0] < 0 || area[1] < 0) throw DngException("bad ActiveArea $area")
         val bottom = minOf(area[2], fullHeight)
         val right = minOf(area[3], fullWidth)
         val shiftY = if (period == 2) area[0] and 1 else 0
@@ -120,14 +125,18 @@ object DngReader {
         val pattern = roll(letters.toString(), period, shiftY, shiftX)
 
         val blackLevels = blackLevels(raw, period, shiftY, shiftX)
-        val whiteLevel = raw[50717]?.get(0) ?: ((1 shl bits) - 1).toDouble()
+        val whiteLevel = raw[50717]?.getOrNull(0) ?: ((1 shl bits) - 1).toDouble()
         var maxBlack = 0.0
-        for (b in blackLevels) if (b > maxBlack) maxBlack = b
+        for (b in blackLevels) {
+            if (b.isNaN() || b.isInfinite() || b < 0) throw DngException("bad BlackLevel ${fmt(b)}")
+            if (b > maxBlack) maxBlack = b
+        }
+        if (whiteLevel.isNaN() || whiteLevel.isInfinite()) throw DngException("bad WhiteLevel ${fmt(whiteLevel)}")
         if (whiteLevel <= maxBlack) throw DngException("white level ${fmt(whiteLevel)} not above black level ${fmt(maxBlack)}")
         // As LibRaw: ExposureTime, else the APEX ShutterSpeedValue 2^-v; kept as a float like LibRaw's
         // shutter, so ratios equal Python's.
-        var exposure = (raw[33434] ?: ifd0[33434] ?: exif[33434])?.get(0) ?: 0.0
-        val apex = (raw[37377] ?: ifd0[37377] ?: exif[37377])?.get(0)
+        var exposure = (raw[33434] ?: ifd0[33434] ?: exif[33434])?.getOrNull(0) ?: 0.0
+        val apex = (raw[37377] ?: ifd0[37377] ?: exif[37377])?.getOrNull(0)
         if (exposure <= 0 && apex != null && -apex < 128) exposure = Math.pow(2.0, -apex)
         exposure = exposure.toFloat().toDouble()
         return RawFrame(
@@ -140,14 +149,15 @@ object DngReader {
 
     /** The whole stored image (before the ActiveArea crop) from strips or tiles. */
     private fun decode(bytes: ByteArray, buf: ByteBuffer, raw: Map<Int, DoubleArray>, width: Int, height: Int, bits: Int): ShortArray {
+        if ((width.toLong() * bits + 7) / 8 * height > bytes.size) throw DngException("truncated file (image data past the end)")
         val out = ShortArray(width * height)
         val tiled = raw.containsKey(324)
         val offsets = (if (tiled) raw[324] else raw[273]) ?: throw DngException("missing image data offsets")
         val counts = (if (tiled) raw[325] else raw[279]) ?: throw DngException("missing image data byte counts")
         if (counts.size != offsets.size) throw DngException("image data offsets and byte counts disagree")
         val blockWidth = if (tiled) required(raw, 322, "TileWidth").toInt() else width
-        val blockHeight = if (tiled) required(raw, 323, "TileLength").toInt() else (raw[278]?.get(0)?.toInt() ?: height)
-        if (blockWidth <= 0 || blockHeight <= 0) throw DngException("bad strip or tile size")
+        val blockHeight = if (tiled) required(raw, 323, "TileLength").toInt() else (raw[278]?.getOrNull(0)?.toInt() ?: height)
+        if (blockWidth <= 0 || blockHeight <= 0 || blockWidth.toLong() * blockHeight > MAX_PIXELS) throw DngException("bad strip or tile size")
         val across = if (tiled) (width + blockWidth - 1) / blockWidth else 1
         val down = (height + blockHeight - 1) / blockHeight
         if (offsets.size < across * down) throw DngException("truncated file (${offsets.size} of ${across * down} image blocks)")
@@ -197,7 +207,7 @@ object DngReader {
     private fun blackLevels(raw: Map<Int, DoubleArray>, period: Int, shiftY: Int, shiftX: Int): DoubleArray {
         val values = raw[50714] ?: doubleArrayOf(0.0)
         val repeat = raw[50713]?.map { it.toInt() } ?: listOf(1, 1)
-        val ry = maxOf(1, repeat[0])
+        val ry = maxOf(1, repeat.getOrElse(0) { 1 })
         val rx = maxOf(1, repeat.getOrElse(1) { 1 })
         if (values.size < ry * rx) throw DngException("BlackLevel has ${values.size} values for a ${ry}x$rx repeat")
         return DoubleArray(period * period) { site ->
@@ -252,5 +262,5 @@ object DngReader {
         else -> buf.getDouble(at)
     }
 
-    private fun fmt(v: Double): String = if (v == Math.floor(v)) v.toLong().toString() else v.toString()
+    private fun fmt(v: Double): String = if (!v.isInfinite() && v == Math.floor(v)) v.toLong().toString() else v.toString()
 }

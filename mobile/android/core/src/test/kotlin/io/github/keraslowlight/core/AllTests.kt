@@ -14,6 +14,7 @@ object AllTests {
     val classes: Array<Class<*>> = arrayOf(
         DngReaderTest::class.java,
         PackingTest::class.java,
+        FuzzTest::class.java,
         TilerTest::class.java,
         ContractTest::class.java,
         PackingGoldenTest::class.java,

@@ -53,6 +53,22 @@ class ContractTest {
         assertEquals("srgb", contract.models[1].head)
     }
 
+    @Test
+    fun neverPicksARawHeadModelForTheImage() {
+        // Every entry a RAW-head int8 fixed-shape Bayer model except one float16 sRGB one.
+        val root = JSONObject(text)
+        val models = root.getJSONArray("models")
+        for (i in 0 until models.length()) {
+            val m = models.getJSONObject(i)
+            m.put("cfa", "bayer").put("quantization", "int8").put("head", "raw")
+            m.getJSONObject("tile").put("fixed", true)
+        }
+        models.getJSONObject(1).put("quantization", "float16").put("head", "srgb")
+        val contract = ModelContract.parse(root.toString())
+        assertEquals("float16", contract.select("bayer").quantization)
+        assertEquals("raw", contract.select("bayer", head = "raw").head)
+    }
+
     private fun assertBad(json: String, fragment: String) {
         try {
             ModelContract.parse(json)
