@@ -16,7 +16,11 @@ must not mix presets):
 * PSNR / SSIM on the `sid/synthetic` test split (full frames through the tiler) after the SAME
   budget for every preset: same data, steps, batch, crop, L1 + Adam, seed. With `--seeds 0 1 2`
   every preset is trained once per seed (each in a fresh child) and the table gives mean ± sample
-  standard deviation over seeds; speed and memory are measured for the first seed only.
+  standard deviation over seeds; speed and memory are measured for the first seed only;
+* how much of the int8 graph XNNPACK runs (`keras_lowlight.delegation`: one partition, nothing
+  outside = the whole graph), at the latency input size;
+* with `--bm3d`, BM3D's PSNR / SSIM / time on the same test images (computed once, in the first
+  preset's child), beside amplification-only.
 
 Prints one Markdown table with ratios to the U-Net and writes `benchmarks/results/models<tag>.{md,csv}`
 (benchmarks/_results.py; one CSV row per preset and seed) and the speed-vs-PSNR plot
@@ -90,8 +94,13 @@ def measure_one(preset: str, args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     model.fit(train_ds, epochs=1, steps_per_epoch=args.steps, verbose=0)
     row["train_s"] = time.perf_counter() - start
-    summary = evaluate(model, dataset="sid/synthetic", output=None, progress=False).summary()["overall"]
+    baselines = ("bm3d",) if args.with_bm3d else ()
+    summary = evaluate(model, dataset="sid/synthetic", output=None, progress=False,
+                       baselines=baselines).summary()["overall"]
     row.update(seed=args.seed, psnr=summary["psnr"], ssim=summary["ssim"], baseline_psnr=summary["baseline_psnr"])
+    if baselines:
+        row.update(bm3d_psnr=summary["bm3d_psnr"], bm3d_ssim=summary["bm3d_ssim"],
+                   bm3d_s_per_mp=summary["bm3d_s_per_mp"])
     if args.quality_only:
         return row
 
@@ -120,6 +129,13 @@ def measure_one(preset: str, args: argparse.Namespace) -> dict:
         row[f"{name}_ms_per_mp"] = statistics.median(values) * 1000 / out_mp
     # "builtin" when XNNPACK refused the int8 graph (e.g. an SE channel dead on the calibration crops).
     row["int8_backend"] = engines["int8"].backend
+    from keras_lowlight.delegation import delegation_report
+
+    report = delegation_report(engines["int8"].content, (size, size))
+    row["int8_xnnpack"] = ("whole graph" if report.whole_graph else
+                           report.error and "refused" or
+                           f"{report.partitions} partitions, {len(report.outside_ops)} ops outside "
+                           f"({' '.join(sorted(set(report.outside_ops)))})")
     return row
 
 
@@ -174,8 +190,9 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         "inference (RSS before the call in brackets).",
         "",
         "| preset | params | GMAC/out MP | ×fewer MACs | Keras ms/MP | TFLite fp32 ms/MP | TFLite int8 ms/MP "
-        "| int8 ×faster | int8 backend | Keras peak RSS MB | train s | PSNR | SSIM | ΔPSNR vs U-Net |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| int8 ×faster | int8 backend | int8 on XNNPACK | Keras peak RSS MB | train s | PSNR | SSIM "
+        "| ΔPSNR vs U-Net |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     pm = (lambda v, sd, f: f"{v:{f}} ± {sd:{f}}") if seeds > 1 else (lambda v, sd, f: f"{v:{f}}")
     for r in rows:
@@ -184,11 +201,17 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
             f"{ref['gmac_per_out_mp'] / r['gmac_per_out_mp']:.2f} | {r['keras_ms_per_mp']:.0f} | "
             f"{r['float32_ms_per_mp']:.0f} | {r['int8_ms_per_mp']:.0f} | "
             f"{ref['int8_ms_per_mp'] / r['int8_ms_per_mp']:.2f} | {r['int8_backend']} | "
+            f"{r.get('int8_xnnpack', 'not measured')} | "
             f"{r['keras_peak_rss_mb']:.0f} ({r['keras_rss_before_call_mb']:.0f}) | {r['train_s']:.0f} | "
             f"{pm(r['psnr'], r['psnr_std'], '.2f')} | {pm(r['ssim'], r['ssim_std'], '.4f')} | "
             f"{r['psnr'] - ref['psnr']:+.2f} |"
         )
     lines.append(f"\namplification-only baseline on the same images: {ref['baseline_psnr']:.2f} dB")
+    bm3d = next((r for r in rows if r.get("bm3d_psnr") not in (None, "")), None)
+    if bm3d:
+        lines.append(f"BM3D (GAT, noise estimated per frame, same oracle rendering) on the same images: "
+                     f"{float(bm3d['bm3d_psnr']):.2f} dB, SSIM {float(bm3d['bm3d_ssim']):.4f}, "
+                     f"{float(bm3d['bm3d_s_per_mp']):.0f} s per output MP")
     return "\n".join(lines)
 
 
@@ -219,6 +242,8 @@ def main() -> None:
     parser.add_argument("--peak", help=argparse.SUPPRESS)  # child mode: peak memory of one preset
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)  # the child's seed
     parser.add_argument("--quality-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bm3d", action="store_true", help="also score BM3D on the test images (once)")
+    parser.add_argument("--with-bm3d", action="store_true", help=argparse.SUPPRESS)  # child: this one does
     args = parser.parse_args()
 
     if args.one:
@@ -229,7 +254,8 @@ def main() -> None:
         return
     if args.replot:
         with open(RESULTS / f"models{args.tag}.csv") as f:
-            rows = [{k: (v if k in ("preset", "int8_backend", "seeds") else float(v)) for k, v in r.items()}
+            rows = [{k: (v if k in ("preset", "int8_backend", "int8_xnnpack", "seeds") or v == "" else float(v))
+                     for k, v in r.items()}
                     for r in csv.DictReader(f)]
         plot(summarise(rows) if "seed" in rows[0] else rows, RESULTS / f"models_speed_vs_psnr{args.tag}.png")
         return
@@ -238,7 +264,9 @@ def main() -> None:
     for preset in args.presets:
         for i, seed in enumerate(args.seeds):
             print(f"measuring {preset}, seed {seed} …", file=sys.stderr, flush=True)
-            row = run_child("--one", preset, seed, extra + (["--quality-only"] if i else []))
+            first = args.bm3d and preset == args.presets[0] and not i
+            row = run_child("--one", preset, seed, extra + (["--quality-only"] if i else [])
+                            + (["--with-bm3d"] if first else []))
             if not i:
                 row.update(run_child("--peak", preset, seed, extra))
             rows.append(row)

@@ -57,7 +57,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model preset with model.fit (resumable, distributable)")
-    p.add_argument("--dataset", default="sid/synthetic", help="TFDS config: sid/synthetic, sid/sony, sid/fuji")
+    p.add_argument("--dataset", default="sid/synthetic",
+                   help="TFDS config: sid/synthetic, sid/synthetic_xtrans, sid/sony, sid/fuji")
     p.add_argument("--preset", default="resnet_se_16", help="model preset (see `lowlight models`)")
     p.add_argument("--head", choices=("srgb", "raw"), default="srgb",
                    help="srgb: the paper's RAW→sRGB model; raw: RAW→clean RAW, rendered with the file's colour")
@@ -159,8 +160,9 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None,
                    help="a .keras/.tflite file or a saved_models/ folder name; default: the shipped model per CFA")
     ratio = p.add_mutually_exclusive_group()
-    ratio.add_argument("--ratio", type=A.positive_float(300.0, what="SID's cap"), default=None,
-        help="amplification ratio (capped at 300)")
+    ratio.add_argument("--ratio", type=A.NumberOrWord(("auto",), float, 0.0, 300.0, exclusive_minimum=True,
+                                                   what="SID's cap"), default=None,
+        help="amplification ratio (capped at 300), or 'auto': estimated from the frame's own signal level")
     ratio.add_argument("--target-exposure", type=A.positive_float(86400.0, what="seconds"), default=None,
                        help="exposure in seconds to simulate; ratio = target / the file's exposure (default 10 s)")
     p.add_argument("--backend", choices=("auto", "tflite", "keras"), default="auto",

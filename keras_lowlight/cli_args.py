@@ -59,6 +59,20 @@ class NumberType:
         return f"NumberType({self.describe()})"
 
 
+class NumberOrWord(NumberType):
+    """A bounded number, or one of a few words with their own meaning (`--ratio auto`)."""
+
+    def __init__(self, words: tuple[str, ...], *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.words = tuple(words)
+
+    def describe(self) -> str:
+        return super().describe() + " or " + " / ".join(self.words)
+
+    def __call__(self, text: str):
+        return text if text in self.words else super().__call__(text)
+
+
 def positive_int(maximum: int, minimum: int = 1, what: str = "") -> NumberType:
     return NumberType(int, minimum, maximum, what=what)
 

@@ -13,8 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_lowlight.conventions import CFA_FOR_CHANNELS, INPUT_NAME, MAX_RATIO, OUTPUT_NAME, PHONE_TILE, SIGNATURE_KEY
+from keras_lowlight.conventions import (
+    CFA_FOR_CHANNELS,
+    INPUT_NAME,
+    MAX_RATIO,
+    OUTPUT_NAMES,
+    PHONE_TILE,
+    RAW_OUTPUT_NAME,
+    SIGNATURE_KEY,
+)
 from keras_lowlight.enhance import DEFAULT_RATIO, DEFAULT_TARGET_EXPOSURE
+from keras_lowlight.exposure import CONTRACT_RULE
 
 REPO = Path(__file__).resolve().parent.parent
 CONTRACT_PATH = REPO / "mobile" / "MODEL_CONTRACT.json"
@@ -29,10 +38,13 @@ PREPROCESSING = {
                        "(keras_lowlight/packing.py)",
     "normalisation": "(x - black[site]) / (white - black[site]), clipped to [0, 1]; black per CFA site "
                      "and white level read from the file",
-    "ratio": {"default_target_exposure_s": DEFAULT_TARGET_EXPOSURE, "rule": "target / exposure time, at least 1",
-              "default": DEFAULT_RATIO, "max": MAX_RATIO},
+    "ratio": {"default_target_exposure_s": DEFAULT_TARGET_EXPOSURE,
+              "rule": "target / exposure time, at least 1",
+              "default": DEFAULT_RATIO, "max": MAX_RATIO,
+              "auto": CONTRACT_RULE},
     "amplified": "normalised × min(ratio, max), clipped to [0, 1]",
-    "output": "clip to [0, 1]; sRGB (BT.709 curve, as LibRaw's postprocess), H×scale by W×scale",
+    "output": "clip to [0, 1]; for a model with head `srgb`: sRGB (BT.709 curve, as LibRaw's postprocess), "
+              "H×scale by W×scale; for head `raw`: the clean packed RAW, then render it (the entry's `render`)",
     "tiling": "mirror-pad (numpy 'symmetric') by the overlap, fixed-size tiles whose origins are "
               "multiples of `multiple`, keep each tile's core (keras_lowlight/runtime.py enhance_frame)",
 }
@@ -48,7 +60,8 @@ def describe_model_io(tflite_path: str | Path) -> dict:
     if runner is None:
         return {"signatures": sorted(signatures)}
     inputs, outputs = runner.get_input_details(), runner.get_output_details()
-    x, y = inputs[INPUT_NAME], outputs[OUTPUT_NAME]
+    output_name = next((name for name in OUTPUT_NAMES if name in outputs), OUTPUT_NAMES[0])
+    x, y = inputs[INPUT_NAME], outputs[output_name]
     channels = int(x["shape_signature"][-1])
     tensor_types = {d["dtype"].__name__ for d in interpreter.get_tensor_details()}
     quantization = "int8" if "int8" in tensor_types else "float16" if "float16" in tensor_types else "float32"
@@ -65,11 +78,32 @@ def describe_model_io(tflite_path: str | Path) -> dict:
         "signature": SIGNATURE_KEY,
         "input": {"name": INPUT_NAME, "layout": "NHWC", "dtype": x["dtype"].__name__, "channels": channels,
                   "shape": [int(v) for v in x["shape_signature"]]},
-        "output": {"name": OUTPUT_NAME, "dtype": y["dtype"].__name__, "channels": int(out_shape[-1]),
+        "output": {"name": output_name, "dtype": y["dtype"].__name__, "channels": int(out_shape[-1]),
                    "range": [0.0, 1.0], "clip": True},
+        "head": "raw" if output_name == RAW_OUTPUT_NAME else "srgb",
         "scale": int(out_shape[1] // size),
         "quantization": quantization,
     }
+
+
+# What a client does with the model's output, per head (the entry's `render`).
+RENDER = {
+    "srgb": {"after_model": "nothing: the output is the sRGB image (clip to [0, 1])"},
+    "raw": {
+        "after_model": "the output is the clean packed RAW at the target exposure, same packing and [0, 1] "
+                       "scale as the input: render it with the file's own colour",
+        "steps": [
+            "clip to [0, 1]; unpack to the mosaic (inverse of the packing)",
+            "demosaic (Bayer: Malvar-He-Cutler 5x5; X-Trans: normalised-convolution bilinear)",
+            "multiply by the file's white balance (as-shot, R G B) scaled so its smallest multiplier is 1; "
+            "clip to [0, 1]",
+            "camera -> linear sRGB: inverse of (xyz_to_cam · sRGB->XYZ with rows normalised to sum 1), "
+            "xyz_to_cam from the file's ColorMatrix",
+            "BT.709 curve (gamma 0.45, toe slope 4.5), as LibRaw's postprocess",
+        ],
+        "reference": "keras_lowlight/isp.py render_packed",
+    },
+}
 
 
 def entry_for(tflite_path: str | Path) -> dict:
@@ -78,7 +112,8 @@ def entry_for(tflite_path: str | Path) -> dict:
     cfa = CFA_FOR_CHANNELS.get(info["input"]["channels"], "unknown")
     static = info["input"]["shape"][1]
     tile = {**TILE, "size": static, "fixed": True} if static > 0 else {**TILE, "fixed": False}
-    return {"file": Path(tflite_path).resolve().relative_to(REPO).as_posix(), "cfa": cfa, **info, "tile": tile}
+    return {"file": Path(tflite_path).resolve().relative_to(REPO).as_posix(), "cfa": cfa, **info, "tile": tile,
+            "render": RENDER[info["head"]]}
 
 
 def load_contract(path: Path = CONTRACT_PATH) -> dict:
@@ -99,7 +134,7 @@ def check_model(entry: dict, tflite_path: str | Path) -> list[str]:
     """Mismatches between a contract entry and the file it describes (empty when they agree)."""
     actual = describe_model_io(tflite_path)
     problems = []
-    for key in ("signature", "input", "output", "scale", "quantization"):
+    for key in ("signature", "input", "output", "scale", "quantization", "head"):
         if entry.get(key) != actual.get(key):
             problems.append(f"{key}: contract says {entry.get(key)!r}, file has {actual.get(key)!r}")
     tile = entry.get("tile", {})

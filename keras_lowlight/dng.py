@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_lowlight.unprocess import RGB_TO_XYZ
+
 # Adobe DNG colour codes in CFAPattern.
 _CFA_CODE = {"R": 0, "G": 1, "B": 2}
 
@@ -57,12 +59,15 @@ def write_dng(
     iso: int | None = None,
     as_shot_neutral: tuple[float, float, float] = SONY_A7S2_AS_SHOT_NEUTRAL,
     color_matrix: tuple[tuple[float, float, float], ...] = SONY_A7S2_COLOR_MATRIX,
-) -> Path:
+    orientation: int = 1,
+) -> Path | None:
     """Writes `mosaic` (uint16, H×W) as a CFA DNG that LibRaw decodes bit-exactly.
 
     `cfa_pattern` is the row-major colour layout of one CFA period: 4 letters for Bayer
     ("RGGB", "BGGR", "GRBG", "GBRG") or 36 for a 6×6 X-Trans period. `black_level` is one value
     or one per CFA position. `color_matrix` is XYZ→camera, as integers ×10000 or floats.
+    `orientation` is the TIFF Orientation (1 = as stored). `path` may also be an open binary
+    file (then None is returned).
     """
     import tifffile
 
@@ -97,6 +102,7 @@ def write_dng(
         (50721, "2i", 9, _srational_list(matrix.ravel()), True),  # ColorMatrix1
         (50778, "H", 1, 21, True),  # CalibrationIlluminant1: D65
         (50728, "2I", 3, [x for v in as_shot_neutral for x in _rational(v, 10000)], True),
+        (274, "H", 1, int(orientation), True),  # Orientation
     ]
     if blacks.size == 1:
         tags.append((50714, "2I", 1, _rational(blacks[0], 100), True))  # BlackLevel
@@ -108,9 +114,9 @@ def write_dng(
     if iso is not None:
         tags.append((34855, "H", 1, int(iso), True))  # ISOSpeedRatings (TIFF/EP)
 
-    path = Path(path)
+    target = path if hasattr(path, "write") else Path(path)
     tifffile.imwrite(
-        path,
+        target,
         mosaic,
         photometric=32803,  # CFA
         compression=None,
@@ -118,4 +124,47 @@ def write_dng(
         extratags=tags,
         metadata=None,
     )
-    return path
+    return None if target is path and hasattr(path, "write") else target
+
+
+def denoised_mosaic(packed_raw: np.ndarray, source) -> tuple[np.ndarray, str, np.ndarray]:
+    """A RAW-head output (packed, [0, 1] of the source's range) → (uint16 mosaic in the source's
+    digital numbers, its CFA pattern, its black level per site of one period).
+
+    The mosaic is the packed area of the source (cropped to whole CFA periods at the packing phase,
+    as every model output is); for X-Trans that phase is the reference layout, so the pattern and
+    the per-site black levels are those of the cropped mosaic.
+    """
+    from keras_lowlight import packing
+
+    layout = packing.layout_for(source.cfa_pattern)
+    normalized = packing.unpack(np.clip(np.asarray(packed_raw, np.float32), 0.0, 1.0), source.cfa_pattern)
+    period = layout.period
+    dy, dx = layout.offset
+    blacks = np.roll(np.asarray(source.black_levels, np.float64).reshape(period, period), (-dy, -dx), axis=(0, 1))
+    pattern = "".join(np.roll(np.array(list(source.cfa_pattern)).reshape(period, period), (-dy, -dx),
+                              axis=(0, 1)).ravel())
+    h, w = normalized.shape
+    black_map = np.tile(blacks, (h // period, w // period))
+    dn = normalized * (float(source.white_level) - black_map) + black_map
+    mosaic = np.clip(np.rint(dn), 0, source.white_level).astype(np.uint16)
+    return mosaic, pattern, blacks.ravel()
+
+
+def write_denoised_dng(target, packed_raw: np.ndarray, source) -> None:
+    """Writes a RAW-head model's output as a DNG that keeps the source file's metadata: make and
+    model, CFA, black and white levels, as-shot neutral (1 / white balance), colour matrix,
+    orientation, exposure time and ISO — what Lightroom's AI Denoise / DxO PureRAW hand back.
+    Any LibRaw-based developer then renders it with the camera's own colour."""
+    mosaic, pattern, blacks = denoised_mosaic(packed_raw, source)
+    wb = np.asarray(source.white_balance, np.float64)
+    xyz_to_cam = np.asarray(source.xyz_to_cam, np.float64) if source.xyz_to_cam is not None else None
+    write_dng(
+        target, mosaic, cfa_pattern=pattern,
+        black_level=tuple(blacks) if np.ptp(blacks) else float(blacks[0]),
+        white_level=int(source.white_level), make=source.make or "Unknown", model=source.model or "Unknown",
+        exposure_time=source.exposure_time, iso=source.iso,
+        as_shot_neutral=tuple(float(v) for v in wb[1] / wb),
+        color_matrix=xyz_to_cam if xyz_to_cam is not None else np.linalg.inv(RGB_TO_XYZ),
+        orientation=int(getattr(source, "extras", {}).get("orientation", 1)),
+    )

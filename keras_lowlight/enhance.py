@@ -68,10 +68,18 @@ def collect_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
     return files
 
 
-def amplification_ratio(image: RawImage, ratio: float | None = None, target_exposure: float | None = None) -> float:
-    """The ratio to apply: given, or target exposure / the frame's exposure, capped at 300."""
+def amplification_ratio(image: RawImage, ratio: float | str | None = None, target_exposure: float | None = None
+                        ) -> float:
+    """The ratio to apply: given (a number, or "auto": estimated from the frame by
+    `keras_lowlight.exposure`), or target exposure / the frame's exposure, capped at 300."""
     if ratio is not None and target_exposure is not None:
         raise LowlightError("give either --ratio or --target-exposure, not both")
+    if isinstance(ratio, str):
+        if ratio != "auto":
+            raise LowlightError(f"--ratio must be a number > 0 or 'auto', got {ratio!r}")
+        from keras_lowlight.exposure import estimate_ratio
+
+        return estimate_ratio(image)
     if ratio is not None:
         if not 0 < ratio < float("inf"):  # also refuses NaN
             raise LowlightError(f"--ratio must be a finite number > 0, got {ratio}")
@@ -209,6 +217,15 @@ def render(predictor: LoadedModel, packed: np.ndarray, formats: Iterable[str], s
     return writers.Frame(None, source, quantized=targets)
 
 
+def check_formats_fit_model(formats: Iterable[str], predictor: LoadedModel, path: Path | None = None) -> None:
+    """`--format dng` writes the denoised RAW, which only a RAW-head model produces: refuse any
+    other model before it runs, so nothing is written for that file."""
+    if "dng" in formats and getattr(predictor.engine, "head", "srgb") != "raw":
+        where = f"{path}: " if path is not None else ""
+        raise ModelError(f"{where}--format dng needs a RAW-head model (trained with --head raw); "
+                         f"{predictor.name} is a {predictor.cfa} model that outputs sRGB")
+
+
 def write_outputs(srgb: np.ndarray, out_dir: Path, stem: str, fmt: str = "png") -> list[Path]:
     """The chosen formats (default: 16-bit PNG + 8-bit PNG) of a float sRGB frame, each atomically."""
     return writers.write_frame(writers.Frame(srgb), Path(out_dir), stem, writers.parse_formats(fmt))
@@ -291,6 +308,7 @@ def enhance(
     explicit = None
     if model is not None:  # load eagerly: a bad --model is one error, not one per file
         explicit = load_predictor(resolve_model_path(model, "bayer", backend), tile, threads)
+        check_formats_fit_model(formats, explicit)
 
     decoded: queue.Queue = queue.Queue(maxsize=1)
     decode_slot = threading.Semaphore(1)  # the reader starts a file only once the last one was taken
@@ -374,6 +392,7 @@ def enhance(
                 if predictor.cfa != cfa:
                     raise ModelError(f"{item.path}: {cfa} file, but model {predictor.name} expects "
                                      f"{predictor.channels}-channel {predictor.cfa} input")
+                check_formats_fit_model(formats, predictor, item.path)
                 frame = render(predictor, item.packed, formats, image)
             except (RawReadError, ModelError) as e:
                 fail(item.path, str(e))

@@ -181,6 +181,11 @@ def _xyz_to_cam(raw, dng: bool = False) -> np.ndarray:
     return _SRGB_XYZ_TO_CAM
 
 
+# LibRaw's `sizes.flip` → TIFF/EXIF Orientation (1 as stored, 3 rotated 180°, 6 / 8 rotated 90° CW / CCW),
+# kept in `RawImage.extras["orientation"]` so a written DNG shows the way the camera held it.
+_LIBRAW_FLIP_TO_TIFF = {0: 1, 3: 3, 5: 8, 6: 6}
+
+
 def _is_dng(data: bytes) -> bool:
     """A TIFF whose first IFD carries DNGVersion (tag 50706)."""
     try:
@@ -256,6 +261,7 @@ def read_raw(path: str | os.PathLike, data: bytes | None = None) -> RawImage:
             xyz_to_cam = _xyz_to_cam(raw, dng=_is_dng(data))
             shutter = float(raw.other.shutter_speed) if hasattr(raw, "other") else 0.0
             iso_speed = float(raw.other.iso_speed) if hasattr(raw, "other") else 0.0
+            orientation = _LIBRAW_FLIP_TO_TIFF.get(int(getattr(raw.sizes, "flip", 0)), 1)
     except RawReadError:
         raise
     except ValueError as e:
@@ -293,6 +299,7 @@ def read_raw(path: str | os.PathLike, data: bytes | None = None) -> RawImage:
         white_balance=wb,
         xyz_to_cam=xyz_to_cam,
         path=name,
+        extras={"orientation": orientation},
     )
 
 

@@ -132,10 +132,10 @@ def _tiff_problem(data: bytes) -> str | None:
     if raw is None:
         return None  # no strips/tiles declared (e.g. RW2's RawDataOffset): LibRaw decides
     for offsets_tag, counts_tag in ((STRIP_OFFSETS, STRIP_BYTE_COUNTS), (TILE_OFFSETS, TILE_BYTE_COUNTS)):
-        if offsets_tag not in raw.tags:
-            continue
+        if offsets_tag not in raw.tags or counts_tag not in raw.tags:
+            continue  # e.g. Panasonic RW2 declares no byte counts: LibRaw decides
         offsets = _values(data, endian, raw.tags[offsets_tag])
-        counts = _values(data, endian, raw.tags[counts_tag]) if counts_tag in raw.tags else None
+        counts = _values(data, endian, raw.tags[counts_tag])
         if offsets is None or counts is None:
             return "corrupt or truncated: the raw image's strip/tile table is missing or outside the file"
         if len(offsets) != len(counts):

@@ -153,13 +153,24 @@ class Frame:
 
     @property
     def size(self) -> tuple[int, int]:
-        """(height, width) of the picture (of the packed output for a RAW-head frame)."""
+        """(height, width) of the picture (for a RAW-head frame: of its rendering, s × the packed size)."""
+        if not self.quantized and self.srgb is None and self.raw is not None and self.source is not None:
+            from keras_lowlight.packing import layout_for
+
+            s = layout_for(self.source.cfa_pattern).scale
+            return int(self.raw.shape[0]) * s, int(self.raw.shape[1]) * s
         array = next(iter(self.quantized.values()), self.srgb if self.srgb is not None else self.raw)
         return int(array.shape[0]), int(array.shape[1])
 
     def pixels(self, bits: int) -> np.ndarray:
         """The image quantised to `bits` (computed once, shared by formats of the same depth)."""
         if bits not in self.quantized:
+            if self.srgb is None and self.raw is not None and self.source is not None:
+                # A RAW-head output: rendered once, with the source file's own colour metadata.
+                from keras_lowlight.isp import render_packed
+
+                source = self.source
+                self.srgb = render_packed(self.raw, source.cfa_pattern, source.white_balance, source.xyz_to_cam)
             if self.srgb is None:
                 raise FormatError(f"no {bits}-bit rendering of this frame was made")
             self.quantized[bits] = quantize(self.srgb, bits)
@@ -214,6 +225,17 @@ def _write_tiff(frame: Frame, f: BinaryIO) -> None:
 
 
 register(OutputFormat("tiff", ".tiff", _write_tiff, 16, "16-bit sRGB TIFF, uncompressed (fastest to write)"))
+
+def _write_dng(frame: Frame, f: BinaryIO) -> None:
+    from keras_lowlight.dng import write_denoised_dng
+
+    if frame.raw is None or frame.source is None:  # enhance refuses this before any model runs
+        raise FormatError("--format dng writes the denoised RAW: it needs a RAW-head model (head='raw')")
+    write_denoised_dng(f, frame.raw, frame.source)
+
+
+register(OutputFormat("dng", ".dng", _write_dng, None,
+                      "denoised RAW as a DNG keeping the camera's metadata (RAW-head models only)"))
 
 DEFAULT_FORMATS = ("png16", "png8")
 # Words of the first release: `--format png` (16-bit PNG + 8-bit PNG), `--format tiff` (TIFF + 8-bit PNG).

@@ -179,6 +179,28 @@ def goldens(tmp_path_factory, request) -> dict:
                                    "shape": list(packed.shape), "tile": tile, "overlap": overlap, "multiple": multiple,
                                    "shrink": shrink, "scale": engine.scale, "out_channels": engine.out_channels,
                                    "tiles": engine.calls})
+    # After a RAW-head model: its packed output rendered with the file's colour (isp.render_packed).
+    # The packed inputs stand in for model outputs; the Canon frame is cropped to keep it quick.
+    from keras_lowlight.isp import render_packed
+    from keras_lowlight.raw import read_raw
+
+    manifest["render"] = []
+    for name, crop in (("bayer_RGGB", None), ("bayer_GBRG", None), ("xtrans", None), ("xtrans_phase", None),
+                       ("canon_eos_550d", (slice(100, 228), slice(200, 392)))):
+        if name not in packed_by_name:
+            continue
+        fixture = next(f for f in table if f.name == name)
+        image = read_raw(fixture.path)
+        packed = packed_by_name[name] if crop is None else np.ascontiguousarray(packed_by_name[name][crop])
+        srgb = render_packed(packed, image.cfa_pattern, image.white_balance, image.xyz_to_cam)
+        packed.astype("<f4").tofile(folder / f"{name}.render_in.f32")
+        srgb.astype("<f4").tofile(folder / f"{name}.render_out.f32")
+        manifest["render"].append({
+            "name": name, "dng": str(fixture.path), "cfa": image.cfa_pattern, "shape": list(packed.shape),
+            "input": f"{name}.render_in.f32", "expected": f"{name}.render_out.f32",
+            "white_balance": [float(v) for v in image.white_balance],
+            "xyz_to_cam": [float(v) for v in np.asarray(image.xyz_to_cam, np.float64).ravel()],
+        })
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return {"folder": folder, "table": table, "manifest": manifest, "python": python_verdicts}
 
@@ -198,7 +220,7 @@ def test_kotlin_core_equals_python(kotlin_run, goldens, capsys):
     """All JUnit tests pass; packed inputs and tiled outputs equal Python's (max |diff| = 0)."""
     out = kotlin_run["out"]
     summary = re.search(r"kotlin tests: (\d+) run, (\d+) passed, (\d+) failed, (\d+) skipped", out.stdout)
-    lines = [line for line in out.stdout.splitlines() if line.startswith(("packing ", "tiling ", "fuzz: ", "kotlin tests"))]
+    lines = [line for line in out.stdout.splitlines() if line.startswith(("packing ", "tiling ", "render ", "fuzz: ", "kotlin tests"))]
     with capsys.disabled():
         print("\n" + "\n".join(lines) + f"\nkotlin: JUnit run took {kotlin_run['seconds']:.1f} s")
     assert out.returncode == 0 and summary, out.stdout[-4000:] + out.stderr[-2000:]
@@ -213,6 +235,10 @@ def test_kotlin_core_equals_python(kotlin_run, goldens, capsys):
     diffs = re.findall(r"max \|kotlin - python\| = (\S+)", out.stdout)
     assert len(diffs) == len(manifest["packing"]) + len(manifest["tiling"])
     assert all(float(d) == 0.0 for d in diffs), diffs
+    # The render after a RAW-head model: float arithmetic in another order, so a stated tolerance.
+    render = re.findall(r"render \S+: .*with Python's colour = ([^,]+), with the DNG's own = ([^ ]+)", out.stdout)
+    assert len(render) == len(manifest["render"]) >= 4, render
+    assert all(float(same) <= 1e-6 and float(own) <= 1e-5 for same, own in render), render
 
 
 def test_android_shell_compiles_against_the_core(kotlin_jar):

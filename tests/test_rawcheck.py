@@ -130,3 +130,16 @@ def test_raf_and_bmff_declared_sizes():
     boxes = struct.pack(">I4s", 24, b"ftyp") + b"crx " + bytes(12) + struct.pack(">I4s", 1000, b"moov")
     assert "moov" in container_problem(boxes + bytes(100))
     assert container_problem(boxes + bytes(992)) is None
+
+
+def test_offsets_without_byte_counts_are_left_to_libraw(write_raw):
+    """Panasonic RW2 and some others declare StripOffsets without StripByteCounts: not an error."""
+    path, _ = write_raw("rw2like.dng")
+    data = bytearray(path.read_bytes())
+    (first,) = struct.unpack_from("<I", data, 4)
+    (count,) = struct.unpack_from("<H", data, first)
+    for i in range(count):
+        at = first + 2 + 12 * i
+        if struct.unpack_from("<H", data, at)[0] == 279:
+            struct.pack_into("<H", data, at, 0xC5D0)  # StripByteCounts renamed to a private tag
+    assert container_problem(bytes(data)[:-100]) is None

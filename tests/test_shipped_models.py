@@ -3,11 +3,19 @@
 The numbers come from the folder's own metrics.json (written by `lowlight package`), so the test
 follows a re-shipped model; it fails when a file and its card disagree, when a shipped file has
 no measured row, or when the model does not beat amplification-only.
+
+A card can only be reproduced on the dataset version it was measured on (metrics.json
+`dataset_version`). A card measured on another version of the test split (or one that predates
+the field) cannot be compared number for number: then the test says so in a warning and checks
+only that every file beats amplification-only on ALL pairs of the current split. Re-package the
+model (`lowlight package`) to get the strict check back.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +51,15 @@ def _rows(folder: Path) -> dict[str, dict]:
     return rows
 
 
+@cache
+def dataset_version(name: str) -> str:
+    import tensorflow_datasets as tfds
+
+    import tfds_sid  # noqa: F401  (registers `sid`)
+
+    return str(tfds.builder(name).version)
+
+
 CASES = [(folder, file) for folder in SHIPPED for file in sorted(_rows(folder))]
 
 
@@ -69,10 +86,16 @@ def test_card_numbers_reproduce_on_all_test_pairs(folder, file):
                           predictor=lambda packed: enhance_frame(engine, packed, tile=TILE["size"],
                                                                  overlap=TILE["overlap"], shrink=not static))
     measured = report.summary()["overall"]
-    assert measured["count"] == claimed["count"], "the card was measured on a different number of test pairs"
-    assert measured["psnr"] == pytest.approx(claimed["psnr"], abs=PSNR_TOLERANCE_DB), (file, measured, claimed)
-    assert measured["ssim"] == pytest.approx(claimed["ssim"], abs=SSIM_TOLERANCE), (file, measured, claimed)
-    # And it is worth shipping: better than the short frame × ratio on the same pairs.
+    # It is worth shipping: better than the short frame × ratio on the same pairs.
     psnr = np.array([r.psnr for r in report.results])
     base = np.array([r.baseline_psnr for r in report.results])
     assert psnr.mean() > base.mean() + 0.5, (psnr, base)
+    current = dataset_version(metrics["dataset"])
+    if metrics.get("dataset_version") != current:
+        warnings.warn(f"{folder.name}: its card was measured on {metrics['dataset']} "
+                      f"{metrics.get('dataset_version', '(version not recorded)')}, the split is now {current}: "
+                      "its numbers cannot be reproduced; re-package the model to check them")
+        return
+    assert measured["count"] == claimed["count"], "the card was measured on a different number of test pairs"
+    assert measured["psnr"] == pytest.approx(claimed["psnr"], abs=PSNR_TOLERANCE_DB), (file, measured, claimed)
+    assert measured["ssim"] == pytest.approx(claimed["ssim"], abs=SSIM_TOLERANCE), (file, measured, claimed)

@@ -19,6 +19,7 @@ from keras_lowlight import schedules as _schedules  # noqa: F401
 from keras_lowlight.models import layers  # noqa: F401
 from keras_lowlight.models.macs import count_macs, macs_per_output_megapixel
 from keras_lowlight.models.mobile import mobile_resnet_se
+from keras_lowlight.models.mobile_unet import mobile_unet
 from keras_lowlight.models.presets import (
     CFA_IO,
     HEADS,
@@ -40,7 +41,8 @@ from keras_lowlight.models.unet import sid_unet
 def input_multiple(model_or_name) -> int:
     """The H, W multiple at which a model's packed input needs no internal padding/rounding.
 
-    16 for SID's U-Net (four 2× poolings), 2 for `mobile` (space_to_depth(2)), 1 for ResNet-SE.
+    16 for SID's U-Net (four 2× poolings), 8 for `mobile_unet` (three strided convolutions), 2 for
+    `mobile` (space_to_depth(2)), 1 for ResNet-SE.
     By default every model accepts any size (they pad/crop inside); tiles of this multiple need
     no rounding inside the model, and models built with `any_size=False` (or passed through
     `without_size_adapters`, the fast TFLite graph) REQUIRE it. Works on a loaded model too:
@@ -55,6 +57,8 @@ def input_multiple(model_or_name) -> int:
             multiple *= int(layer.strides[0])
         elif kind == "SpaceToDepth":
             multiple *= int(layer.block_size)
+        elif kind == "Conv2D" and int(layer.strides[0]) > 1:  # mobile_unet's strided downsampling
+            multiple *= int(layer.strides[0])
     return multiple
 
 
@@ -106,6 +110,7 @@ __all__ = [
     "input_multiple",
     "macs_per_output_megapixel",
     "mobile_resnet_se",
+    "mobile_unet",
     "model_name",
     "resnet_se",
     "resolve",

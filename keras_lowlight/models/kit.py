@@ -33,6 +33,8 @@ class LayerKit(Protocol):
 
     def max_pool(self, x: Tensor, name: str) -> Tensor: ...
 
+    def strided_conv(self, x: Tensor, filters: int, kernel: int, name: str) -> Tensor: ...
+
     def conv_transpose(self, x: Tensor, filters: int, kernel: int, strides: int, name: str) -> Tensor: ...
 
     def depth_to_space(self, x: Tensor, block_size: int, name: str) -> Tensor: ...
@@ -82,6 +84,9 @@ class Keras3Kit:
 
     def max_pool(self, x, name):
         return self.layers.MaxPooling2D(2, padding="same", name=name)(x)
+
+    def strided_conv(self, x, filters, kernel, name):
+        return self.layers.Conv2D(filters, kernel, strides=2, padding="same", name=name)(x)
 
     def conv_transpose(self, x, filters, kernel, strides, name):
         return self.layers.Conv2DTranspose(filters, kernel, strides=strides, padding="same", name=name)(x)

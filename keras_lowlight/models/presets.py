@@ -41,7 +41,7 @@ HEADS = ("srgb", "raw")
 
 @dataclass(frozen=True)
 class Preset:
-    builder: str  # "resnet_se" | "sid_unet" | "mobile_resnet_se"
+    builder: str  # "resnet_se" | "sid_unet" | "mobile_resnet_se" | "mobile_unet"
     kwargs: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
@@ -60,6 +60,19 @@ PRESETS: dict[str, Preset] = {
     # Tiny widths for tests, CI and CPU smoke runs.
     "tiny": Preset("resnet_se", {"blocks": 2, "filters": 8, "se_reduction": 4}, "test size: ResNet-SE 2 × 8"),
     "tiny_unet": Preset("sid_unet", {"base_filters": 4}, "test size: SID U-Net, 4-8-16-32-64"),
+    # Multi-scale mobile candidates (issue 14): ≤ ⅓ of the U-Net's MACs, whole int8 graph on XNNPACK.
+    "mobile_unet": Preset(
+        "mobile_unet", {"filters": (32, 64, 128), "bottom_blocks": 4, "level_blocks": 1, "se_reduction": 8},
+        "multi-scale mobile encoder-decoder 32-64-128, 4 SE blocks at ⅛ packed resolution",
+    ),
+    "mobile_unet_s": Preset(
+        "mobile_unet", {"filters": (24, 48, 96), "bottom_blocks": 3, "level_blocks": 1, "se_reduction": 8},
+        "smaller multi-scale mobile encoder-decoder 24-48-96, 3 SE blocks at the bottom",
+    ),
+    "tiny_mobile_unet": Preset(
+        "mobile_unet", {"filters": (8, 8, 16), "bottom_blocks": 1, "level_blocks": 1, "se_reduction": 4},
+        "test size: mobile_unet 8-8-16",
+    ),
     "tiny_mobile": Preset(
         "mobile_resnet_se", {"blocks": 1, "filters": 8, "se_reduction": 4}, "test size: mobile 1 × 8"
     ),
@@ -72,6 +85,7 @@ BUILDERS = {
     "resnet_se": ("resnet_se", "resnet_se"),
     "sid_unet": ("unet", "sid_unet"),
     "mobile_resnet_se": ("mobile", "mobile_resnet_se"),
+    "mobile_unet": ("mobile_unet", "mobile_unet"),
 }
 
 
@@ -159,6 +173,22 @@ def describe(model) -> tuple[str, dict[str, Any]]:
             "leaky_slope": float(getattr(model.get_layer("lrelu1_1"), "negative_slope", 0.0)),
             "any_size": any_size,
             "name": model.name,
+        }
+    names = {layer.name for layer in model.layers}
+    if "enc1_down" in names:  # mobile_unet
+        bottom = [layer for layer in by_type.get("ResidualBlock", []) if layer.name.startswith("block_")]
+        enc1 = [layer for layer in by_type.get("ResidualBlock", []) if layer.name.startswith("enc1_block_")]
+        widths = tuple(int(model.get_layer(n).filters) for n in ("enc1_down", "enc2_down", "bottom_down"))
+        if head == "raw":
+            scale = cfa_scale
+        else:
+            factor = int(model.get_layer("pixel_shuffle" if "CropToMatch" in by_type else "srgb").block_size)
+            scale = factor // 2
+        return "mobile_unet", {
+            "filters": widths, "bottom_blocks": len(bottom), "level_blocks": len(enc1),
+            "use_se": bottom[0].use_se, "se_reduction": bottom[0].se_reduction,
+            "leaky_slope": bottom[0].leaky_slope, "in_channels": in_channels, "scale": scale,
+            "any_size": any_size, "head": head, "name": model.name,
         }
     blocks = by_type.get("ResidualBlock", [])
     if not blocks:

@@ -177,6 +177,9 @@ class TfKerasKit:
     def concat(self, tensors, name):
         return self._apply(self.L.Concatenate(axis=-1, name=name), list(tensors))
 
+    def strided_conv(self, x, filters, kernel, name):
+        return self._apply(self.L.Conv2D(filters, kernel, strides=2, padding="same", name=name), x)
+
     def max_pool(self, x, name):
         return self._apply(self.L.MaxPooling2D(2, padding="same", name=name), x)
 

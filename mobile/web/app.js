@@ -1,7 +1,7 @@
 // The page: contract → model → DNG → pack → tiles through LiteRT.js → canvases.
 import {loadLiteRt, loadAndCompile, Tensor} from '@litertjs/core';
 import {readDng} from './dng.js';
-import {amplificationRatio, enhanceFrame, packBayer, previewBefore, toImageData} from './pipeline.js';
+import {amplificationRatio, enhanceFrame, packBayer, previewBefore, renderPackedBayer, toImageData} from './pipeline.js';
 
 const status = document.getElementById('status');
 const say = (text) => { status.textContent = text; };
@@ -37,7 +37,7 @@ async function enhance(buffer, name) {
   const model = await compiledModel(entry, accelerator);
   // LiteRT.js compiles one input shape: the model's static tile, used as is even for small frames.
   const tiling = {tile: entry.tile.size, overlap: entry.tile.overlap, multiple: entry.tile.multiple,
-                  scale: entry.scale, shrink: false};
+                  scale: entry.scale, shrink: false, outChannels: entry.output.channels};
   const runTile = async (data, h, w) => {
     const input = new Tensor(new Float32Array(data), [1, h, w, entry.input.channels]);
     const outputs = await model.run(entry.signature, {[entry.input.name]: input});
@@ -50,7 +50,10 @@ async function enhance(buffer, name) {
     return values;
   };
   const start = performance.now();
-  const result = await enhanceFrame(packed, runTile, tiling, (i, n) => say(`tile ${i}/${n}…`));
+  let result = await enhanceFrame(packed, runTile, tiling, (i, n) => say(`tile ${i}/${n}…`));
+  if ((entry.head ?? 'srgb') === 'raw') {  // the clean packed RAW: rendered with the file's own colour
+    result = renderPackedBayer({...result, channels: 4}, dng.cfaPattern, dng.asShotNeutral, dng.colorMatrix);
+  }
   const ms = performance.now() - start;
   draw('after', toImageData(result));
   const mp = (result.width * result.height) / 1e6;

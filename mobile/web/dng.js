@@ -99,7 +99,8 @@ function roll(pattern, period, dy, dx) {
 }
 
 /** Parses a DNG ArrayBuffer → {width, height, mosaic: Uint16Array, cfaPattern: 'RGGB'…,
- *  blackLevels: number[] per CFA site, whiteLevel, exposureTime|null, asShotNeutral|null}.
+ *  blackLevels: number[] per CFA site, whiteLevel, exposureTime|null, asShotNeutral|null,
+ *  colorMatrix: number[9]|null (ColorMatrix1, XYZ → camera)}.
  *  The same reader as the Android sample's core (mobile/android/core, Dng.kt): IFD chain and
  *  SubIFDs, strips or tiles, 8–16-bit samples, ActiveArea cropped by LibRaw's conventions (an odd
  *  margin of a 2×2 CFA moves to the next even offset; X-Trans is cropped exactly). Exposure as
@@ -173,10 +174,12 @@ export function readDng(buffer) {
   const apex = (raw.get(37377) ?? ifd0.get(37377) ?? exif.get(37377))?.[0];
   if (!(exposure > 0) && apex !== undefined && -apex < 128) exposure = 2 ** -apex;
   const neutral = raw.get(50728) ?? ifd0.get(50728);
+  const colorMatrix = raw.get(50721) ?? ifd0.get(50721);  // ColorMatrix1: XYZ → camera, row-major 3×3
   return {
     width, height, mosaic, cfaPattern, blackLevels, whiteLevel,
     // LibRaw keeps the shutter time as a float; the same rounding keeps ratios equal to Python's.
     exposureTime: exposure > 0 ? Math.fround(exposure) : null,
     asShotNeutral: neutral?.length === 3 ? neutral : null,
+    colorMatrix: colorMatrix?.length === 9 && colorMatrix.every(Number.isFinite) ? colorMatrix : null,
   };
 }

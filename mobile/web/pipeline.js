@@ -57,15 +57,18 @@ function mirror(i, n) {
   return i < n ? i : period - 1 - i;
 }
 
-/** Runs `runTile(Float32Array (th, tw, C), th, tw) → Float32Array (s·th, s·tw, 3)` over the
- *  frame by overlapping tiles, keeping each tile's core — runtime.enhance_frame's algorithm. */
-export async function enhanceFrame(packed, runTile, {tile, overlap, multiple, scale, shrink = true}, onTile) {
+/** Runs `runTile(Float32Array (th, tw, C), th, tw) → Float32Array (s·th, s·tw, K)` over the
+ *  frame by overlapping tiles, keeping each tile's core — runtime.enhance_frame's algorithm.
+ *  K = 3 (sRGB head, s = 2) or K = C (RAW head, s = 1: the clean packed RAW). */
+export async function enhanceFrame(packed, runTile, {tile, overlap, multiple, scale, shrink = true, outChannels = 3},
+                                   onTile) {
   const {data, height: h, width: w, channels: c} = packed;
+  const k3 = outChannels;
   const [th, oh, ch] = tilePlan(h, tile, overlap, multiple, shrink);
   const [tw, ow, cw] = tilePlan(w, tile, overlap, multiple, shrink);
   const rows = Math.ceil(h / ch), cols = Math.ceil(w / cw);
   const s = scale;
-  const out = new Float32Array(h * s * w * s * 3);
+  const out = new Float32Array(h * s * w * s * k3);
   const buffer = new Float32Array(th * tw * c);
   for (let r = 0; r < rows; r++) {
     for (let q = 0; q < cols; q++) {
@@ -81,15 +84,15 @@ export async function enhanceFrame(packed, runTile, {tile, overlap, multiple, sc
       const coreH = Math.min(ch, h - y0), coreW = Math.min(cw, w - x0);
       for (let y = 0; y < coreH * s; y++) {
         for (let x = 0; x < coreW * s; x++) {
-          const src = ((oh * s + y) * tw * s + ow * s + x) * 3;
-          const dst = ((y0 * s + y) * w * s + x0 * s + x) * 3;
-          out[dst] = result[src]; out[dst + 1] = result[src + 1]; out[dst + 2] = result[src + 2];
+          const src = ((oh * s + y) * tw * s + ow * s + x) * k3;
+          const dst = ((y0 * s + y) * w * s + x0 * s + x) * k3;
+          for (let k = 0; k < k3; k++) out[dst + k] = result[src + k];
         }
       }
       if (onTile) onTile(r * cols + q + 1, rows * cols);
     }
   }
-  return {data: out, height: h * s, width: w * s};
+  return {data: out, height: h * s, width: w * s, channels: k3};
 }
 
 /** A plain "before" rendering: greens averaged, white balance, sRGB-ish gamma, 2× nearest. */
@@ -116,4 +119,87 @@ export function toImageData({data, height, width}) {
     rgba[p * 4 + 3] = 255;
   }
   return new ImageData(rgba, width, height);
+}
+
+// === Rendering a RAW-head output (keras_lowlight/isp.py render_packed; the contract's `render`) ===
+
+// Linear sRGB (D65) → XYZ, as keras_lowlight.unprocess.RGB_TO_XYZ.
+const RGB_TO_XYZ = [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
+                    [0.0193339, 0.1191920, 0.9503041]];
+
+function inverse3(m) {
+  const [[a, b, c], [d, e, f], [g, h, i]] = m;
+  const A = e * i - f * h, B = -(d * i - f * g), C = d * h - e * g;
+  const det = a * A + b * B + c * C;
+  if (!(Math.abs(det) > 1e-12)) throw new Error('singular colour matrix');
+  return [[A / det, -(b * i - c * h) / det, (b * f - c * e) / det],
+          [B / det, (a * i - c * g) / det, -(a * f - c * d) / det],
+          [C / det, -(a * h - b * g) / det, (a * e - b * d) / det]];
+}
+
+/** Camera → linear sRGB from XYZ → camera (row-major 9 values): inverse of (xyz2cam · RGB_TO_XYZ)
+ *  with rows normalised to sum 1 (dcraw's cam_xyz_coeff); the identity-like sRGB fallback if null. */
+export function camToRgb(xyzToCam) {
+  if (!xyzToCam) return [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
+  const x = [xyzToCam.slice(0, 3), xyzToCam.slice(3, 6), xyzToCam.slice(6, 9)];
+  const rgbToCam = x.map((row) => [0, 1, 2].map((j) => row[0] * RGB_TO_XYZ[0][j] + row[1] * RGB_TO_XYZ[1][j] +
+                                                      row[2] * RGB_TO_XYZ[2][j]));
+  return inverse3(rgbToCam.map((row) => { const s = row[0] + row[1] + row[2]; return row.map((v) => v / s); }));
+}
+
+const bt709 = (v) => { v = Math.min(Math.max(v, 0), 1); return v < 0.018 ? 4.5 * v : 1.099 * Math.pow(v, 0.45) - 0.099; };
+
+// Malvar-He-Cutler taps (×8): [dy, dx, weight].
+const G_AT_RB = [[0, 0, 4], [-1, 0, 2], [1, 0, 2], [0, -1, 2], [0, 1, 2], [-2, 0, -1], [2, 0, -1], [0, -2, -1], [0, 2, -1]];
+const AT_G_ROW = [[0, 0, 5], [0, -1, 4], [0, 1, 4], [0, -2, -1], [0, 2, -1], [-1, -1, -1], [-1, 1, -1], [1, -1, -1],
+                  [1, 1, -1], [-2, 0, 0.5], [2, 0, 0.5]];
+const AT_G_COL = AT_G_ROW.map(([dy, dx, w]) => [dx, dy, w]);
+const AT_OPPOSITE = [[0, 0, 6], [-1, -1, 2], [-1, 1, 2], [1, -1, 2], [1, 1, 2], [-2, 0, -1.5], [2, 0, -1.5], [0, -2, -1.5],
+                     [0, 2, -1.5]];
+
+/** A RAW-head model's Bayer output (packed h×w×4, [0, 1]) → float sRGB (2h, 2w, 3): unpack,
+ *  Malvar demosaic (mirror borders), white balance (min multiplier 1), clip, camera → sRGB, BT.709. */
+export function renderPackedBayer(packed, cfaPattern, asShotNeutral, xyzToCam) {
+  const {data, height: ph, width: pw} = packed;
+  const offsets = bayerOffsets(cfaPattern);
+  const H = ph * 2, W = pw * 2;
+  const mosaic = new Float64Array(H * W);
+  for (let y = 0; y < ph; y++) {
+    for (let x = 0; x < pw; x++) {
+      for (let c = 0; c < 4; c++) {
+        const [dy, dx] = offsets[c];
+        mosaic[(2 * y + dy) * W + 2 * x + dx] = Math.min(Math.max(data[(y * pw + x) * 4 + c], 0), 1);
+      }
+    }
+  }
+  const reflect = (i, n) => (i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);  // numpy 'reflect' (= ndimage 'mirror')
+  const at = (y, x) => mosaic[reflect(y, H) * W + reflect(x, W)];
+  const filtered = (y, x, taps) => { let s = 0; for (const [dy, dx, w] of taps) s += at(y + dy, x + dx) * (w / 8); return s; };
+  const letter = (y, x) => cfaPattern[(y & 1) * 2 + (x & 1)];
+  const redRow = cfaPattern.slice(0, 2).includes('R') ? 0 : 1;
+  const wb = asShotNeutral ? asShotNeutral.map((n) => 1 / n) : [1, 1, 1];
+  const wbMin = Math.min(...wb.map((v) => v / wb[1]));
+  const gain = wb.map((v) => v / wb[1] / wbMin);
+  const m = camToRgb(xyzToCam);
+  const out = new Float32Array(H * W * 3);
+  const rgb = [0, 0, 0];
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const l = letter(y, x), v = mosaic[y * W + x];
+      if (l === 'G') {
+        const onRedRow = (y & 1) === redRow;
+        rgb[0] = filtered(y, x, onRedRow ? AT_G_ROW : AT_G_COL);
+        rgb[1] = v;
+        rgb[2] = filtered(y, x, onRedRow ? AT_G_COL : AT_G_ROW);
+      } else {
+        const own = l === 'R' ? 0 : 2;
+        rgb[own] = v;
+        rgb[1] = filtered(y, x, G_AT_RB);
+        rgb[2 - own] = filtered(y, x, AT_OPPOSITE);
+      }
+      for (let k = 0; k < 3; k++) rgb[k] = Math.min(Math.max(rgb[k] * gain[k], 0), 1);
+      for (let i = 0; i < 3; i++) out[(y * W + x) * 3 + i] = bt709(m[i][0] * rgb[0] + m[i][1] * rgb[1] + m[i][2] * rgb[2]);
+    }
+  }
+  return {data: out, height: H, width: W};
 }

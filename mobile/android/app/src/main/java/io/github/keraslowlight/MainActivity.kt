@@ -10,10 +10,14 @@ import android.widget.TextView
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.appcompat.app.AppCompatActivity
 import androidx.lifecycle.lifecycleScope
+import io.github.keraslowlight.core.ContractException
 import io.github.keraslowlight.core.DngReader
 import io.github.keraslowlight.core.ModelContract
+import io.github.keraslowlight.core.Packed
 import io.github.keraslowlight.core.Packer
+import io.github.keraslowlight.core.PackingLayout
 import io.github.keraslowlight.core.Preview
+import io.github.keraslowlight.core.Render
 import io.github.keraslowlight.core.Tiler
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
@@ -23,7 +27,14 @@ import kotlinx.coroutines.withContext
 class MainActivity : AppCompatActivity() {
     private lateinit var status: TextView
     private val contract by lazy { ModelContract.parse(assets.open("MODEL_CONTRACT.json").bufferedReader().readText()) }
-    private val entry by lazy { contract.select("bayer") }
+    /** An sRGB-head model when the contract ships one, else a RAW-head model whose output is rendered here. */
+    private val entry by lazy {
+        try {
+            contract.select("bayer")
+        } catch (e: ContractException) {
+            contract.select("bayer", head = "raw")
+        }
+    }
     private val modelLoader = lazy { LiteRtTileModel(this, entry) }
     private val model by modelLoader
 
@@ -50,12 +61,19 @@ class MainActivity : AppCompatActivity() {
                     if (packed.channels != entry.channels) error("this app ships a ${entry.cfa} model; the file is ${frame.cfaPattern}")
                     val start = SystemClock.elapsedRealtime()
                     val tile = entry.tile
-                    val srgb = Tiler.enhance(model, packed, tile.size, tile.overlap, tile.multiple, !tile.fixed) { done, total ->
+                    val output = Tiler.enhance(model, packed, tile.size, tile.overlap, tile.multiple, !tile.fixed) { done, total ->
                         lifecycleScope.launch(Dispatchers.Main) { status.text = "tile $done/$total…" }
                     }
+                    val srgb = if (entry.head == "raw") {
+                        val clean = Packed(output, packed.height, packed.width, packed.channels)
+                        Render.packed(clean, frame.cfaPattern, Render.whiteBalance(frame), frame.colorMatrix)
+                    } else {
+                        output
+                    }
                     val ms = SystemClock.elapsedRealtime() - start
-                    val w = packed.width * entry.scale
-                    val h = packed.height * entry.scale
+                    val scale = PackingLayout.forPattern(frame.cfaPattern).scale
+                    val w = packed.width * scale
+                    val h = packed.height * scale
                     val before = bitmap(Preview.toArgb(Preview.before(packed, frame.asShotNeutral), packed.width, packed.height), packed.width, packed.height)
                     val after = bitmap(Preview.toArgb(srgb, w, h), w, h)
                     withContext(Dispatchers.Main) {

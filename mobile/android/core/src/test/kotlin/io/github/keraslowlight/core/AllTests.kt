@@ -19,6 +19,7 @@ object AllTests {
         ContractTest::class.java,
         PackingGoldenTest::class.java,
         TilingGoldenTest::class.java,
+        RenderGoldenTest::class.java,
         VerdictTableTest::class.java
     )
 

@@ -61,3 +61,39 @@ class TilingGoldenTest(private val name: String, private val case: JSONObject) {
         assertEquals("max abs difference", 0.0, diff, 0.0)
     }
 }
+
+/** The render after a RAW-head model, against keras_lowlight.isp.render_packed on the same packed RAW. */
+@RunWith(Parameterized::class)
+class RenderGoldenTest(private val name: String, private val case: JSONObject) {
+    companion object {
+        @JvmStatic
+        @Parameterized.Parameters(name = "{0}")
+        fun cases(): Collection<Array<Any>> = Fixtures.cases("render")
+
+        private fun doubles(json: org.json.JSONArray): DoubleArray = DoubleArray(json.length()) { json.getDouble(it) }
+    }
+
+    @Test
+    fun renderEqualsPython() {
+        Fixtures.assumePresent()
+        val shape = Fixtures.intArray(case.getJSONArray("shape"))
+        val packed = Packed(Fixtures.floats(case.getString("input")), shape[0], shape[1], shape[2])
+        val cfa = case.getString("cfa")
+        val expected = Fixtures.floats(case.getString("expected"))
+        // The arithmetic, with Python's white balance and matrix: equal up to float summation order.
+        val pythonWb = doubles(case.getJSONArray("white_balance"))
+        val pythonXyz = doubles(case.getJSONArray("xyz_to_cam"))
+        val diff = Fixtures.maxAbsDiff(expected, Render.packed(packed, cfa, pythonWb, pythonXyz))
+        // The whole path on the phone: white balance and matrix read from the DNG by DngReader.
+        val frame = DngReader.read(File(case.getString("dng")).readBytes())
+        val ownWb = Render.whiteBalance(frame)
+        var wbDiff = 0.0
+        for (c in 0 until 3) wbDiff = maxOf(wbDiff, Math.abs(ownWb[c] - pythonWb[c]) / pythonWb[c])
+        val own = Fixtures.maxAbsDiff(expected, Render.packed(packed, cfa, ownWb, frame.colorMatrix))
+        println("render $name: ${shape[0]}x${shape[1]}x${shape[2]} -> ${expected.size / 3} px, " +
+            "max |kotlin - python| with Python's colour = $diff, with the DNG's own = $own (white balance rel. diff $wbDiff)")
+        assertEquals("render with Python's colour", 0.0, diff, 1e-6)
+        assertEquals("white balance from AsShotNeutral", 0.0, wbDiff, 1e-6)
+        assertEquals("render with the DNG's colour", 0.0, own, 1e-5)
+    }
+}
