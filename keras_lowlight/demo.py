@@ -59,11 +59,31 @@ def before_after(raw_path: Path, outputs: list[tuple[str, np.ndarray]], truth: n
                                   "long exposure (reference)"), width=360)
 
 
+def compare_on_sample(out: Path, fresh_model: Path, label: str) -> dict[str, Path]:
+    """A synthetic test DNG through `lowlight enhance` with the fresh model and with the shipped
+    int8 model; one labelled picture: before | fresh | shipped | long exposure."""
+    from PIL import Image
+
+    from keras_lowlight.enhance import amplification_ratio, enhance, resolve_model_path
+    from keras_lowlight.raw import read_raw
+
+    raw_path, truth = write_sample_raw(out)
+    ratio = amplification_ratio(read_raw(raw_path))
+    outputs, written = [], {}
+    for caption, model_path, folder in (
+        (label, fresh_model, out / "enhanced"),
+        ("after: shipped model (int8)", resolve_model_path(None, "bayer", "tflite"), out / "enhanced_shipped"),
+    ):
+        files = enhance([raw_path], folder, model=str(model_path), backend="tflite", progress=False)
+        outputs.append((caption, np.asarray(Image.open(files.written[str(raw_path)][-1]), np.float32) / 255.0))
+        written[f"enhanced 16-bit PNG ({folder.name})"] = files.written[str(raw_path)][0]
+    written["before/after picture"] = before_after(raw_path, outputs, truth, ratio, out / "before_after.png")
+    return written
+
+
 def run_demo(output_dir: str | Path = "demo_output", steps: int = 1200) -> dict[str, Path]:
     from keras_lowlight import data, export
-    from keras_lowlight.enhance import amplification_ratio, enhance, resolve_model_path
     from keras_lowlight.evaluate import evaluate
-    from keras_lowlight.raw import read_raw
     from keras_lowlight.train import train
 
     out = Path(output_dir)
@@ -91,26 +111,17 @@ def run_demo(output_dir: str | Path = "demo_output", steps: int = 1200) -> dict[
 
     _step(4, "converting the fresh model to a full-integer int8 .tflite …")
     crops = list(data.representative_crops("sid/synthetic", "train", count=64, crop=64))
-    flatbuffer = export.convert(result.model, mode="int8", representative=crops)
+    # As `lowlight package` ships it: without the pad/crop size adapters (static shapes inside, the
+    # tiler pads to the multiple), so XNNPACK judges the whole graph when the interpreter is
+    # allocated and the runtime can fall back to builtin kernels if it refuses (a briefly trained
+    # model can leave a dead SE channel); the any-size graph failed later, at invoke.
+    flatbuffer = export.convert(result.model, mode="int8", representative=crops, size_adapters=False)
     tflite_path = export.write_atomically(out / "demo_model_int8.tflite", flatbuffer)
     print(f"      {tflite_path} ({len(flatbuffer) / 1024:.0f} KiB, builtin ops only)")
     written["int8 model"] = tflite_path
 
     _step(5, "enhancing a synthetic RAW file (DNG) with the model just trained and with the shipped one …")
-    from PIL import Image
-
-    raw_path, truth = write_sample_raw(out)
-    ratio = amplification_ratio(read_raw(raw_path))
-    outputs = []
-    for label, model_path, folder in (
-        (f"after: this demo's model (int8, {trained_steps} steps)", tflite_path, out / "enhanced"),
-        ("after: shipped model (int8)", resolve_model_path(None, "bayer", "tflite"), out / "enhanced_shipped"),
-    ):
-        files = enhance([raw_path], folder, model=str(model_path), backend="tflite", progress=False)
-        outputs.append((label, np.asarray(Image.open(files.written[str(raw_path)][-1]), np.float32) / 255.0))
-        if folder.name == "enhanced":
-            written["enhanced 16-bit PNG (this demo's model)"] = files.written[str(raw_path)][0]
-    written["before/after picture"] = before_after(raw_path, outputs, truth, ratio, out / "before_after.png")
+    written.update(compare_on_sample(out, tflite_path, f"after: this demo's model (int8, {trained_steps} steps)"))
 
     print(f"\nDone in {time.time() - start:.0f} s. Look at:")
     for what, path in written.items():
