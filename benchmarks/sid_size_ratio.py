@@ -33,9 +33,10 @@ def prepared_bytes(builder) -> int:
 
 def build(config: str, data_dir: Path):
     builder = tfds.builder(f"sid/{config}", data_dir=data_dir)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(DUMMY)))
-    return builder, time.perf_counter() - start
+    # CPU seconds of this process too: on a shared, loaded machine the wall time says little.
+    return builder, time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> None:
@@ -49,14 +50,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         for config, camera in (("sony", "Sony"), ("fuji", "Fuji")):
-            builder, _ = build(config, Path(tmp))
+            builder, _, _ = build(config, Path(tmp))
             source = sum(p.stat().st_size for p in DUMMY.glob(f"{camera}*"))
             prepared = prepared_bytes(builder)
             report(f"{config:9s} dummy: source {source / 1e3:8.1f} kB  prepared {prepared / 1e3:8.1f} kB  "
                    f"ratio {prepared / source:.2f}", what=f"{config} dummy archives", source_bytes=source,
                    prepared_bytes=prepared, ratio=prepared / source)
 
-        builder, seconds = build("synthetic", Path(tmp))
+        builder, seconds, cpu_seconds = build("synthetic", Path(tmp))
         prepared = prepared_bytes(builder)
         buffer = io.BytesIO()
         long_png = 0
@@ -81,9 +82,10 @@ def main() -> None:
         scenes = sum(builder.info.splits[s].num_examples for s in ("train", "validation", "test"))
         per_pair = prepared + (long_png + long_raw) * (shorts / scenes - 1)
         report(f"synthetic: source {source / 1e6:8.2f} MB  prepared {prepared / 1e6:8.2f} MB  "
-               f"ratio {prepared / source:.2f}  (build {seconds:.1f} s, {scenes} scenes, {shorts} short frames)",
+               f"ratio {prepared / source:.2f}  (build {seconds:.1f} s wall, {cpu_seconds:.1f} s CPU, {scenes} scenes, "
+               f"{shorts} short frames)",
                what="synthetic (DNGs zipped as SID ships them)", source_bytes=source, prepared_bytes=prepared,
-               ratio=prepared / source, build_s=seconds, scenes=scenes, short_frames=shorts)
+               ratio=prepared / source, build_s=seconds, build_cpu_s=cpu_seconds, scenes=scenes, short_frames=shorts)
         report(f"synthetic: long PNGs {long_png / 1e6:.2f} MB + long RAWs {long_raw / 1e6:.2f} MB of it; storing "
                f"the long once per pair instead would give {per_pair / 1e6:.2f} MB, ratio {per_pair / source:.2f}",
                what="synthetic, long exposure stored once per pair instead", source_bytes=source,

@@ -57,7 +57,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model preset with model.fit (resumable, distributable)")
-    p.add_argument("--dataset", default="sid/synthetic", help="TFDS config: sid/synthetic, sid/sony, sid/fuji")
+    p.add_argument("--dataset", default="sid/synthetic",
+                   help="TFDS config: sid/synthetic, sid/synthetic_xtrans, sid/sony, sid/fuji")
     p.add_argument("--preset", default="resnet_se_16", help="model preset (see `lowlight models`)")
     p.add_argument("--head", choices=("srgb", "raw"), default="srgb",
                    help="srgb: the paper's RAW→sRGB model; raw: RAW→clean RAW, rendered with the file's colour")
@@ -88,12 +89,16 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="model override, e.g. --set filters=32 --set blocks=4")
     p.add_argument("-o", "--output", default="runs/train", help="run folder (resumes if it holds a backup)")
+    p.add_argument("--config", default=None, metavar="JSON",
+                   help="a training recipe (TrainConfig fields, e.g. configs/mobile_unet_bayer.json or a run's "
+                        "config.json); options given on the command line override it")
 
     def run(args: argparse.Namespace) -> int:
-        from keras_lowlight.train import train
+        from keras_lowlight.train import read_config, train
 
-        result = train(
-            args.preset, head=args.head, dataset=args.dataset, cfa=args.cfa, crop=args.crop, batch=args.batch,
+        # TrainConfig field ← CLI destination (the CLI spells a few differently)
+        cli = dict(
+            preset=args.preset, head=args.head, dataset=args.dataset, cfa=args.cfa, crop=args.crop, batch=args.batch,
             epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, learning_rate=args.lr,
             decay_every=args.decay_every, decay_unit=args.decay_unit, validation_split=args.val_split or None,
             validation_crop=args.val_crop, validation_steps=args.val_steps, crops_per_pair=args.crops_per_pair,
@@ -101,6 +106,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             data_dir=args.data_dir, manual_dir=args.manual_dir, model_overrides=_parse_overrides(args.set),
             noise=args.noise,
         )
+        if args.config:
+            dests = {"learning_rate": "lr", "validation_split": "val_split", "validation_crop": "val_crop",
+                     "validation_steps": "val_steps", "model_overrides": "set"}
+            given = {k for k in cli if getattr(args, dests.get(k, k)) != p.get_default(dests.get(k, k))}
+            cli = {**cli, **read_config(args.config), **{k: v for k, v in cli.items() if k in given}}
+        result = train(cli.pop("preset"), **cli)
         print(f"trained in {result.seconds:.0f} s; models in {result.output} (best.keras, last.keras), "
               f"log {result.output / 'log.csv'}, TensorBoard: tensorboard --logdir {result.output / 'tensorboard'}")
         return 0

@@ -96,6 +96,19 @@ def clean_scenes(scenes: tf.data.Dataset) -> tf.data.Dataset:
     return scenes.flat_map(expand)
 
 
+def scenes_from_examples(examples: list[dict]) -> tf.data.Dataset:
+    """In-memory scenes (numpy dicts with the `sid` schema) as a scene dataset, for sets that
+    are made on the spot rather than prepared by TFDS (e.g. `keras_lowlight.sensor_check`)."""
+
+    def spec(value):
+        value = np.asarray(value)
+        dtype = tf.string if value.dtype.kind in "USO" else tf.as_dtype(value.dtype)
+        return tf.TensorSpec([None] * value.ndim, dtype)
+
+    signature = tf.nest.map_structure(spec, examples[0])
+    return tf.data.Dataset.from_generator(lambda: iter(examples), output_signature=signature)
+
+
 def peek_cfa_pattern(scenes: tf.data.Dataset) -> str:
     """CFA layout of a dataset (read from its first scene; every SID config has one camera)."""
     return peek_scene(scenes)["cfa_pattern"]
@@ -284,7 +297,8 @@ def make_dataset(
             params["black_level"] = tf.reduce_mean(tf.cast(black, tf.float32))
             params["white_level"] = tf.cast(white, tf.float32)
             short = _synthetic_short(clean, ratio, params, seeds[3])
-            x = tf.minimum(packing.pack_tf(short, pattern) * ratio, 1.0)
+            # The model's input rule (`conventions.amplify`): ×min(ratio, 300), as at inference.
+            x = _amplify(packing.pack_tf(short, pattern), ratio)
         else:
             x = _amplify(packing.pack_tf(normalize_tf(window, black, white, period), pattern), element["ratio"])
         if target == "raw":

@@ -42,6 +42,13 @@ JARS = {
     "kotlin (stdlib)": Path("/usr/share/java/kotlin-stdlib.jar"),
 }
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BUILD_NOTE: list[str] = []  # how the jar came to be, for the terminal summary
+# Another Kotlin compiler for the same tests, e.g. Kotlin 2.x's kotlinc-jvm (npm's `kotlin-compiler`
+# ships the full distribution): LOWLIGHT_KOTLINC=/path/bin/kotlinc-jvm. Warnings are then errors,
+# so a deprecation that Kotlin 2 turns into an error shows up here first.
+KOTLINC = os.environ.get("LOWLIGHT_KOTLINC", "kotlinc")
+if "LOWLIGHT_KOTLINC" in os.environ:
+    JARS["kotlin (stdlib)"] = Path(KOTLINC).resolve().parent.parent / "lib" / "kotlin-stdlib.jar"
 
 
 def _require(missing: list[str], what: str) -> None:
@@ -57,30 +64,31 @@ def _require(missing: list[str], what: str) -> None:
 def kotlin_jar() -> Path:
     """Core + tests compiled by kotlinc into one jar, reused while no .kt file changes."""
     missing = [name for name, jar in JARS.items() if not jar.exists()]
-    missing += [tool for tool in ("kotlinc", "java") if shutil.which(tool) is None]
+    missing += [tool for tool in (KOTLINC, "java") if shutil.which(tool) is None]
     _require(missing, "the Kotlin core tests")
     # The core, its tests, and the Android shell with compile-only stand-ins for the Android SDK and
     # LiteRT (tests/android_stubs/README.md): one kotlinc run, ~10 s of CPU less than two.
     sources = sorted(CORE.glob("src/*/kotlin/**/*.kt")) + sorted(SHELL.glob("**/*.kt")) + sorted(STUBS.glob("*.kt"))
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(KOTLINC.encode())
     for path in sources:
         digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
     cache = Path(tempfile.gettempdir()) / "keras_lowlight_kotlin" / digest.hexdigest()[:16]
     jar = cache / "core-tests.jar"
     if jar.exists():
-        print(f"kotlin: cached build {jar}")
+        BUILD_NOTE.append(f"kotlin: {len(sources)} files, cached build of this source hash")
         return jar
     cache.mkdir(parents=True, exist_ok=True)
     partial = cache / f"building-{os.getpid()}.jar"
     start = time.perf_counter()
     out = subprocess.run(
-        ["kotlinc", *map(str, sources), "-cp", os.pathsep.join(str(j) for j in JARS.values()), "-d", str(partial)],
+        [KOTLINC, *(["-Werror"] if KOTLINC != "kotlinc" else []), *map(str, sources),
+         "-cp", os.pathsep.join(str(j) for j in JARS.values()), "-d", str(partial)],
         capture_output=True, text=True, timeout=600,
     )
     errors = [line for line in out.stderr.splitlines() if "error:" in line or "exception" in line.lower()]
     assert out.returncode == 0 and partial.exists(), "\n".join(errors or out.stderr.splitlines()[-30:])
     partial.replace(jar)
-    print(f"kotlin: compiled {len(sources)} files with kotlinc in {time.perf_counter() - start:.1f} s")
+    BUILD_NOTE.append(f"kotlin: compiled {len(sources)} files with {KOTLINC} in {time.perf_counter() - start:.1f} s")
     return jar
 
 
@@ -135,8 +143,8 @@ def goldens(tmp_path_factory, request) -> dict:
         canon = request.getfixturevalue("canon_dng")
     except pytest.skip.Exception as e:
         if IN_CI:
-            raise
-        print(f"kotlin: without the Canon EOS 550D DNG ({e})")
+            pytest.fail(f"CI compares the Kotlin reader on the real Canon DNG, which could not be fetched: {e}")
+        BUILD_NOTE.append(f"kotlin: without the Canon EOS 550D DNG ({e})")
         canon = None
     table = write_fixtures(folder / "dng", canon)
     manifest: dict = {"packing": [], "tiling": [], "verdicts": []}
@@ -201,6 +209,47 @@ def goldens(tmp_path_factory, request) -> dict:
             "white_balance": [float(v) for v in image.white_balance],
             "xyz_to_cam": [float(v) for v in np.asarray(image.xyz_to_cam, np.float64).ravel()],
         })
+    # Every shipped model as its .tflite describes itself (LiteRT in Python), for the contract parser.
+    from keras_lowlight.contract import REPO as _repo
+    from keras_lowlight.contract import describe_model_io
+
+    manifest["contracts"] = []
+    for entry in load_contract()["models"]:
+        info = describe_model_io(_repo / entry["file"])
+        manifest["contracts"].append({
+            "name": Path(entry["file"]).name, "file": entry["file"], "signature": info["signature"],
+            "input_name": info["input"]["name"], "output_name": info["output"]["name"],
+            "channels": info["input"]["channels"], "input_shape": info["input"]["shape"],
+            "output_channels": info["output"]["channels"], "scale": info["scale"],
+            "quantization": info["quantization"], "head": info.get("head", "srgb"),
+        })
+
+    # The automatic ratio (keras_lowlight.exposure, `--ratio auto`), when the contract states it,
+    # on every packed fixture and on a frame with no usable signal (black level + faint noise).
+    from keras_lowlight.contract import load_contract as _load
+
+    manifest["auto"] = []
+    if "auto" in _load()["preprocessing"]["ratio"]:
+        from keras_lowlight.dng import write_dng
+        from keras_lowlight.enhance import prepare_input
+        from keras_lowlight.errors import LowlightError
+        from keras_lowlight.exposure import estimate_ratio
+
+        rng = np.random.default_rng(5)
+        dark = write_dng(folder / "dark.dng", 512 + rng.integers(0, 2, (48, 64)), "RGGB")
+        dim = write_dng(folder / "dim.dng", 512 + rng.integers(0, 80, (48, 64)), "GBRG")  # ratio ≈ 50
+        sources = [(f.name, f.path) for f in table if f.name in packed_by_name] + [("dim", dim), ("no_signal", dark)]
+        for name, path in sources:
+            image = read_raw(path)
+            case = {"name": name, "dng": str(path)}
+            try:
+                ratio = estimate_ratio(image)
+            except LowlightError as e:
+                case["error"] = str(e)
+            else:
+                prepare_input(image, ratio).astype("<f4").tofile(folder / f"{name}.auto.f32")
+                case.update(ratio=ratio, packed=f"{name}.auto.f32")
+            manifest["auto"].append(case)
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return {"folder": folder, "table": table, "manifest": manifest, "python": python_verdicts}
 
@@ -220,10 +269,11 @@ def test_kotlin_core_equals_python(kotlin_run, goldens, capsys):
     """All JUnit tests pass; packed inputs and tiled outputs equal Python's (max |diff| = 0)."""
     out = kotlin_run["out"]
     summary = re.search(r"kotlin tests: (\d+) run, (\d+) passed, (\d+) failed, (\d+) skipped", out.stdout)
-    lines = [line for line in out.stdout.splitlines() if line.startswith(("packing ", "tiling ", "render ", "fuzz: ", "kotlin tests"))]
+    lines = [line for line in out.stdout.splitlines() if line.startswith(("packing ", "tiling ", "render ", "auto ratio ", "contract ", "fuzz: ", "kotlin tests"))]
     with capsys.disabled():
-        print("\n" + "\n".join(lines) + f"\nkotlin: JUnit run took {kotlin_run['seconds']:.1f} s")
-    assert out.returncode == 0 and summary, out.stdout[-4000:] + out.stderr[-2000:]
+        print("\n" + "\n".join(BUILD_NOTE + lines) + f"\nkotlin: JUnit run took {kotlin_run['seconds']:.1f} s")
+    failures = [line for line in out.stdout.splitlines() if line.startswith(("FAILED", "SKIPPED"))]
+    assert out.returncode == 0 and summary, "\n".join(failures) + out.stdout[-3000:] + out.stderr[-2000:]
     run, passed, failed, skipped = map(int, summary.groups())
     assert failed == 0 and skipped == 0 and passed == run
     manifest = goldens["manifest"]
@@ -232,10 +282,16 @@ def test_kotlin_core_equals_python(kotlin_run, goldens, capsys):
     assert {f"bayer_{cfa}" for cfa in ("RGGB", "BGGR", "GRBG", "GBRG")} | {"sid_name", "xtrans", "xtrans_phase",
                                                                           "activearea_bayer"} <= packed
     assert len(manifest["tiling"]) >= 7
-    diffs = re.findall(r"max \|kotlin - python\| = (\S+)", out.stdout)
+    assert len(re.findall(r"^contract \S+: .*as the file says$", out.stdout, flags=re.M)) == len(manifest["contracts"]) >= 3
+    diffs = re.findall(r"^(?:packing|tiling) .*max \|kotlin - python\| = (\S+)$", out.stdout, flags=re.M)
     assert len(diffs) == len(manifest["packing"]) + len(manifest["tiling"])
     assert all(float(d) == 0.0 for d in diffs), diffs
     # The render after a RAW-head model: float arithmetic in another order, so a stated tolerance.
+    # The automatic ratio: a float64 mean summed in another order, so the ratio to 1e-12 and the
+    # packed input to one float32 step; a frame without signal refused by both.
+    auto = re.findall(r"auto ratio \S+: (refused|ratio .* max \|kotlin - python\| = (\S+))", out.stdout)
+    assert len(auto) == len(manifest["auto"]), auto
+    assert all(verdict == "refused" or float(diff) <= 6e-8 for verdict, diff in auto), auto
     render = re.findall(r"render \S+: .*with Python's colour = ([^,]+), with the DNG's own = ([^ ]+)", out.stdout)
     assert len(render) == len(manifest["render"]) >= 4, render
     assert all(float(same) <= 1e-6 and float(own) <= 1e-5 for same, own in render), render

@@ -123,6 +123,6 @@ def test_a_writer_killed_mid_save_leaves_the_previous_checkpoint_intact(tmp_path
     ("learning_rate", float("inf")), ("crop", 2.5), ("backup_every", 0),
 ])
 def test_train_api_refuses_what_the_cli_refuses(tmp_path, field, value):
-    with pytest.raises(train_lib.TrainingError, match=field):
-        train_lib.train(tiny_model(), train_scenes=make_scenes(count=1), output=str(tmp_path / "run"),
-                        **{field: value})
+    with pytest.raises(train_lib.TrainingError, match=field):  # before any model, data or folder
+        train_lib.train("tiny_mobile", output=str(tmp_path / "run"), **{field: value})
+    assert not (tmp_path / "run").exists()

@@ -10,7 +10,7 @@ from keras_lowlight import raw, synthetic
 
 def test_splits_use_distinct_photographs_and_sid_scene_ids():
     plans = {split: synthetic.scene_plans(split) for split in ("train", "validation", "test")}
-    sources = {split: {p.source for p in ps} for split, ps in plans.items()}
+    sources = {split: {p.source for p in ps} - {synthetic.LEAVES} for split, ps in plans.items()}
     assert not sources["train"] & sources["validation"]
     assert not sources["train"] & sources["test"]
     assert not sources["validation"] & sources["test"]
@@ -18,14 +18,51 @@ def test_splits_use_distinct_photographs_and_sid_scene_ids():
     first_digit = {"train": "0", "test": "1", "validation": "2"}
     for split, ps in plans.items():
         assert ps and all(f"{p.scene_id:05d}"[0] == first_digit[split] for p in ps)
-    assert 40 <= len(plans["train"]) <= 80
-    # Tiles of one photograph do not overlap.
-    for ps in plans.values():
-        for a in ps:
-            for b in ps:
-                if a is not b and a.source == b.source:
-                    assert a.top + a.height <= b.top or b.top + b.height <= a.top or \
-                        a.left + a.width <= b.left or b.left + b.width <= a.left
+        assert len({p.scene_id for p in ps}) == len(ps)
+    # Procedural scenes train only; their colours come from train photographs only.
+    assert sum(p.source == synthetic.LEAVES for p in plans["train"]) == synthetic.LEAVES_SCENES
+    assert set(synthetic.TRAIN_PHOTOS[:3]) <= sources["train"]
+    # The honest test split: >= 20 scenes, >= 60 pairs, full 512x512 crops (sRGB output size).
+    test = plans["test"]
+    assert len(test) >= 20 and len(test) * len(synthetic.SHORT_EXPOSURES) >= 60
+    assert all((p.height, p.width) == (512, 512) for p in test)
+    for p in test:  # windows lie inside their photograph
+        h, w = synthetic.load_photo(p.source).shape[:2]
+        assert p.top + p.height <= h and p.left + p.width <= w
+    # Test windows of one photograph overlap in thin strips at most (< 2 % of a window).
+    windows = {(p.source, p.top, p.left) for p in test}
+    for a in windows:
+        for b in windows:
+            if a != b and a[0] == b[0]:
+                overlap = max(0, 512 - abs(a[1] - b[1])) * max(0, 512 - abs(a[2] - b[2]))
+                assert overlap < 0.02 * 512 * 512, (a, b)
+
+
+def test_procedural_scenes_are_seeded_covered_and_varied():
+    from keras_lowlight import procedural
+
+    pixels = synthetic.train_palette_pixels()
+    a = procedural.dead_leaves(np.random.default_rng(3), (96, 128), pixels)
+    b = procedural.dead_leaves(np.random.default_rng(3), (96, 128), pixels)
+    c = procedural.dead_leaves(np.random.default_rng(4), (96, 128), pixels)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert a.shape == (96, 128, 3) and a.dtype == np.float32 and 0 <= a.min() and a.max() <= 1
+    for image in (a, c):
+        # Shapes everywhere: no large flat region left; edges and colour at several scales.
+        assert image.std() > 0.05
+        flat = np.abs(np.diff(image, axis=0)).max(-1)[:, :-1] + np.abs(np.diff(image, axis=1)).max(-1)[:-1]
+        assert (flat > 1e-3).mean() > 0.3
+        assert np.ptp(image.mean((0, 1))) > 0.01 or image.std(-1).mean() > 0.01  # not grey
+
+
+def test_xtrans_camera_writes_fuji_like_files():
+    plan = synthetic.scene_plans("validation")[0]
+    scene = synthetic.make_scene(plan, seed=1, camera="fuji")
+    image = raw.read_raw(scene.long_name, data=scene.long_bytes)
+    assert scene.long_name.endswith(".RAF") and image.cfa_kind == "xtrans"
+    assert list(image.black_levels) == [1024] * 36 and image.white_level == 16383
+    assert image.mosaic.shape[0] % 6 == 0 and image.mosaic.shape[1] % 6 == 0
 
 
 def test_scene_is_reproducible_and_ground_truth_resembles_the_photo():

@@ -3,8 +3,10 @@
 Configs:
   * `sony`: SID's Sony a7S II set (Bayer, 4240×2832), manual download.
   * `fuji`: SID's Fujifilm X-T2 set (X-Trans, 6000×4000), manual download.
-  * `synthetic` (default): SID-like scenes made from photographs bundled with scikit-image,
-    unprocessed to RAW and darkened with a calibrated Sony a7S II noise model; needs no download.
+  * `synthetic` (default): SID-like scenes made from photographs bundled with scikit-image and
+    matplotlib and from procedural dead-leaves scenes, unprocessed to RAW and darkened with a
+    calibrated Sony a7S II noise model; needs no download.
+  * `synthetic_xtrans`: the same scenes shot with an X-T2-like X-Trans camera.
 
 All configs share one schema: one example per scene (the long exposure stored once, as SID's
 ground-truth render), with every short exposure of the scene in a `short` sequence.
@@ -73,11 +75,13 @@ class SidConfig(tfds.core.BuilderConfig):
         camera_dir: folder name inside the archive ("Sony" / "Fuji"); None for synthetic.
         extension: RAW file extension of the camera.
         seed: seed of the synthetic scenes (fixed: builds are reproducible).
+        synthetic_camera: which camera the synthetic scenes are shot with ("sony" / "fuji").
     """
 
     camera_dir: str | None = None
     extension: str = ""
     seed: int = 0
+    synthetic_camera: str = "sony"
 
 
 # ----------------------------------------------------------------------------- archive access
@@ -414,12 +418,15 @@ def _real_scene(spec: SourceSpec, entry: SceneEntry) -> SceneResult:
     return build_scene_example(entry.scene_id, entry.long_name, long_bytes, shorts)
 
 
-def _synthetic_scene(plan, seed: int) -> SceneResult:
-    from keras_lowlight import synthetic
-
-    scene = synthetic.make_scene(plan, seed=seed)
+def _synthetic_example(scene) -> SceneResult:
     shorts = [(f"short/{name}", data, scene.iso) for name, data in scene.shorts]
     return build_scene_example(scene.scene_id, f"long/{scene.long_name}", scene.long_bytes, shorts)
+
+
+def _synthetic_scene(plan, seed: int, camera: str = "sony") -> SceneResult:
+    from keras_lowlight import synthetic
+
+    return _synthetic_example(synthetic.make_scene(plan, seed=seed, camera=camera))
 
 
 # ----------------------------------------------------------------------------- the builder
@@ -428,7 +435,7 @@ def _synthetic_scene(plan, seed: int) -> SceneResult:
 class Builder(tfds.core.GeneratorBasedBuilder):
     """DatasetBuilder for SID (Sony, Fuji) and its embedded synthetic twin."""
 
-    VERSION = tfds.core.Version("1.1.0")
+    VERSION = tfds.core.Version("2.0.0")
     RELEASE_NOTES = {
         "1.0.0": "Initial release: one example per scene; sony, fuji (manual) and synthetic configs.",
         "1.1.0": (
@@ -436,17 +443,33 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             "`white_balance` (R, G, B; G = 1) and `xyz_to_cam` (3x3) from the file. A missing or "
             "damaged archive member stops the build naming it. Same scenes and frames as 1.0.0."
         ),
+        "2.0.0": (
+            "synthetic: new splits, fixed from now on. Test: 20 scenes (60 pairs) of 512x512 from "
+            "photographs no other split uses; validation: 2 whole photographs; train: 6 whole "
+            "photographs + 32 procedural dead-leaves scenes. New config synthetic_xtrans (X-T2-like). "
+            "sony / fuji: unchanged from 1.1.0."
+        ),
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
     BUILDER_CONFIGS = [
         SidConfig(
             name="synthetic",
             description=(
-                "SID-like Sony a7S II scenes made on the fly from photographs bundled with "
-                "scikit-image: unprocessed to RAW (Brooks et al. 2019), short exposures at "
-                "ratios 100/250/303 with the ELD noise model (Wei et al. 2020). No download."
+                "SID-like Sony a7S II scenes made from photographs bundled with scikit-image and "
+                "matplotlib and procedural dead-leaves scenes: unprocessed to RAW (Brooks et al. "
+                "2019), short exposures at ratios 100/250/303 with the ELD noise model (Wei et al. "
+                "2020). No download."
             ),
             seed=2018,
+        ),
+        SidConfig(
+            name="synthetic_xtrans",
+            description=(
+                "The synthetic scenes shot with a Fujifilm X-T2-like camera: the X-T2's 6x6 X-Trans "
+                "layout, black 1024 / white 16383, the approximate X-T2 noise profile. No download."
+            ),
+            seed=2018,
+            synthetic_camera="fuji",
         ),
         SidConfig(
             name="sony",
@@ -510,7 +533,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             from keras_lowlight import synthetic
 
             return {
-                split: self._generate_examples(plans=synthetic.scene_plans(split), seed=config.seed)
+                split: self._generate_examples(
+                    plans=synthetic.scene_plans(split), seed=config.seed, camera=config.synthetic_camera
+                )
                 for split in ("train", "validation", "test")
             }
         spec = locate_source(dl_manager.manual_dir, config.camera_dir)
@@ -539,7 +564,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             logger.warning("SID: only some list files found (%s); using file names for all splits", sorted(lists))
         return _scenes_from_names(names, config.extension)
 
-    def _generate_examples(self, spec: SourceSpec | None = None, entries=None, plans=None, seed: int = 0):
+    def _generate_examples(
+        self, spec: SourceSpec | None = None, entries=None, plans=None, seed: int = 0, camera: str = "sony"
+    ):
         """Yields (scene key, example); a Beam PTransform when a Beam pipeline was requested."""
         if plans is not None:
             work = [("synthetic", plan) for plan in plans]
@@ -548,7 +575,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
         def process(item):
             kind, payload = item
-            return _synthetic_scene(payload, seed) if kind == "synthetic" else _real_scene(spec, payload)
+            if kind == "synthetic":
+                return _synthetic_scene(payload, seed, camera)
+            return _real_scene(spec, payload)
 
         if getattr(self, "_use_beam", False):
             beam = tfds.core.lazy_imports.apache_beam
@@ -567,14 +596,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     yield result.key, result.example
 
             return beam.Create(work) | beam.FlatMap(beam_process)
-        return self._generate_locally(work, process)
+        return self._generate_locally(process(item) for item in work)
 
-    def _generate_locally(self, work, process) -> Iterator[tuple[str, dict]]:
+    def _generate_locally(self, results: Iterator[SceneResult]) -> Iterator[tuple[str, dict]]:
         files = 0
         failed: list[str] = []
         dropped: list[str] = []
-        for item in work:
-            result = process(item)
+        for result in results:
             files += result.files
             failed += result.failed
             if result.dropped:

@@ -60,7 +60,9 @@ class ModelContract(val ratio: RatioRule, val models: List<ModelEntry>) {
             }
             val ratio = field("preprocessing.ratio") {
                 val r = root.getJSONObject("preprocessing").getJSONObject("ratio")
-                RatioRule(r.getDouble("default_target_exposure_s"), r.getDouble("default"), r.getDouble("max"))
+                val max = r.getDouble("max")
+                val auto = r.optJSONObject("auto")?.let { autoRule(it, max) }
+                RatioRule(r.getDouble("default_target_exposure_s"), r.getDouble("default"), max, auto)
             }
             if (ratio.maxRatio < 1 || ratio.defaultRatio <= 0 || ratio.defaultTargetExposure <= 0) {
                 throw ContractException("MODEL_CONTRACT.json: preprocessing.ratio has unusable values")
@@ -69,6 +71,22 @@ class ModelContract(val ratio: RatioRule, val models: List<ModelEntry>) {
             val models = ArrayList<ModelEntry>()
             for (i in 0 until list.length()) models.add(field("models[$i]") { entry(list.getJSONObject(i)) })
             return ModelContract(ratio, models)
+        }
+
+        /**
+         * preprocessing.ratio.auto: `target_signal`, and the no-signal bound as a number
+         * (`max_auto_ratio`) or as the contract's sentence "statistic <= target_signal / N"; 4 × max
+         * (keras_lowlight.exposure.MAX_AUTO_RATIO) when neither says.
+         */
+        private fun autoRule(auto: JSONObject, max: Double): AutoRatioRule {
+            val target = auto.getDouble("target_signal")
+            if (!(target > 0 && target < 1)) throw JSONException("target_signal $target is not in (0, 1)")
+            val stated = auto.optDouble("max_auto_ratio", Double.NaN)
+            val fromText = Regex("target_signal\\s*/\\s*([0-9.]+)").find(auto.optString("no_signal", ""))
+                ?.groupValues?.get(1)?.toDoubleOrNull()
+            val bound = if (!stated.isNaN()) stated else fromText ?: 4 * max
+            if (!(bound >= 1)) throw JSONException("no-signal bound $bound is unusable")
+            return AutoRatioRule(target, bound)
         }
 
         private fun entry(m: JSONObject): ModelEntry {

@@ -88,8 +88,54 @@ class PackingLayout(
     }
 }
 
+/**
+ * The automatic ratio of MODEL_CONTRACT.json's preprocessing.ratio.auto (keras_lowlight.exposure):
+ * signal = mean over the whole mosaic of (x − black[site]) / (white − black[site]), NOT clipped
+ * (read noise is zero-mean around black); ratio = clip(targetSignal / signal, 1, max); a frame whose
+ * signal is at most targetSignal / maxAutoRatio has no usable signal and is refused.
+ */
+class AutoRatioRule(val targetSignal: Double, val maxAutoRatio: Double) {
+    /** The statistic, with numpy's float32 element arithmetic, summed in double. */
+    fun signal(frame: RawFrame): Double {
+        val p = frame.period
+        val white = frame.whiteLevel.toFloat()
+        val black = FloatArray(p * p) { frame.blackLevels[it].toFloat() }
+        var total = 0.0
+        for (y in 0 until frame.height) {
+            var row = 0.0
+            for (x in 0 until frame.width) {
+                val b = black[(y % p) * p + x % p]
+                row += ((frame.sample(y, x).toFloat() - b) / (white - b)).toDouble()
+            }
+            total += row
+        }
+        return total / (frame.width.toDouble() * frame.height)
+    }
+
+    fun ratioFor(frame: RawFrame, maxRatio: Double): Double {
+        val signal = signal(frame)
+        if (!(signal > targetSignal / maxAutoRatio)) {
+            throw DngException("no usable signal for the automatic ratio (mean level ${String.format("%.2e", signal)} of the range " +
+                "above the black level; it would need more than x${maxAutoRatio.toInt()})")
+        }
+        return min(max(targetSignal / signal, 1.0), maxRatio)
+    }
+}
+
 /** The amplification rule of MODEL_CONTRACT.json's preprocessing.ratio (keras_lowlight.enhance). */
-class RatioRule(val defaultTargetExposure: Double, val defaultRatio: Double, val maxRatio: Double) {
+class RatioRule(
+    val defaultTargetExposure: Double,
+    val defaultRatio: Double,
+    val maxRatio: Double,
+    /** preprocessing.ratio.auto when the contract states it (contracts before it do not). */
+    val auto: AutoRatioRule? = null
+) {
+    /** The automatic ratio (`lowlight enhance --ratio auto`); refuses a frame with no usable signal. */
+    fun autoRatioFor(frame: RawFrame): Double {
+        val rule = auto ?: throw ContractException("MODEL_CONTRACT.json states no automatic ratio rule")
+        return rule.ratioFor(frame, maxRatio)
+    }
+
     /**
      * Target exposure / the frame's exposure, at least 1, capped; the default when the exposure is
      * unknown. A SID file name (`00001_00_0.04s.ARW`) wins over the file's tags, as in Python.

@@ -20,6 +20,8 @@ object AllTests {
         PackingGoldenTest::class.java,
         TilingGoldenTest::class.java,
         RenderGoldenTest::class.java,
+        AutoRatioGoldenTest::class.java,
+        ContractGoldenTest::class.java,
         VerdictTableTest::class.java
     )
 

@@ -45,12 +45,35 @@ class ContractTest {
     fun toleratesKeysItDoesNotKnow() {
         val root = JSONObject(text)
         root.put("future_section", JSONObject().put("anything", 1))
-        root.getJSONObject("preprocessing").getJSONObject("ratio").put("auto", JSONObject().put("rule", "later"))
+        root.getJSONObject("preprocessing").getJSONObject("ratio").put("future_rule", JSONObject().put("rule", "later"))
         val m = root.getJSONArray("models").getJSONObject(0)
         m.put("head", "raw").put("render", JSONObject().put("isp", "keras_lowlight.isp"))
         val contract = ModelContract.parse(root.toString())
         assertEquals("raw", contract.models[0].head)
         assertEquals("srgb", contract.models[1].head)
+    }
+
+    @Test
+    fun readsTheAutomaticRatioRule() {
+        val root = JSONObject(text)
+        val ratio = root.getJSONObject("preprocessing").getJSONObject("ratio")
+        ratio.put("auto", JSONObject().put("target_signal", 0.1).put("no_signal", "statistic <= target_signal / 1200: refuse"))
+        val auto = ModelContract.parse(root.toString()).ratio.auto!!
+        assertEquals(0.1, auto.targetSignal, 0.0)
+        assertEquals(1200.0, auto.maxAutoRatio, 0.0)
+        ratio.getJSONObject("auto").put("max_auto_ratio", 900)
+        assertEquals(900.0, ModelContract.parse(root.toString()).ratio.auto!!.maxAutoRatio, 0.0)
+        ratio.remove("auto")
+        val none = ModelContract.parse(root.toString()).ratio
+        assertEquals(null, none.auto)
+        try {
+            none.autoRatioFor(RawFrame(2, 2, ShortArray(4), "RGGB", DoubleArray(4), 1.0, null, null, null))
+            fail("an automatic ratio without the rule")
+        } catch (e: ContractException) {
+            assertTrue(e.message!!.contains("no automatic ratio rule"))
+        }
+        ratio.put("auto", JSONObject().put("target_signal", 7))
+        assertBad(root.toString(), "target_signal")
     }
 
     @Test

@@ -19,7 +19,7 @@ class PackingGoldenTest(private val name: String, private val case: JSONObject) 
 
     @Test
     fun packedInputEqualsPython() {
-        Fixtures.assumePresent()
+        Fixtures.assumePresent(case)
         val contract = ModelContract.parse(File("../../MODEL_CONTRACT.json").readText())
         val frame = DngReader.read(File(case.getString("dng")).readBytes())
         assertEquals(case.getString("cfa"), frame.cfaPattern)
@@ -48,7 +48,7 @@ class TilingGoldenTest(private val name: String, private val case: JSONObject) {
 
     @Test
     fun tiledOutputEqualsPython() {
-        Fixtures.assumePresent()
+        Fixtures.assumePresent(case)
         val shape = Fixtures.intArray(case.getJSONArray("shape"))
         val packed = Packed(Fixtures.floats(case.getString("input")), shape[0], shape[1], shape[2])
         val model = StandInModel(shape[2], case.getInt("scale"), case.getInt("out_channels"))
@@ -75,7 +75,7 @@ class RenderGoldenTest(private val name: String, private val case: JSONObject) {
 
     @Test
     fun renderEqualsPython() {
-        Fixtures.assumePresent()
+        Fixtures.assumePresent(case)
         val shape = Fixtures.intArray(case.getJSONArray("shape"))
         val packed = Packed(Fixtures.floats(case.getString("input")), shape[0], shape[1], shape[2])
         val cfa = case.getString("cfa")
@@ -95,5 +95,68 @@ class RenderGoldenTest(private val name: String, private val case: JSONObject) {
         assertEquals("render with Python's colour", 0.0, diff, 1e-6)
         assertEquals("white balance from AsShotNeutral", 0.0, wbDiff, 1e-6)
         assertEquals("render with the DNG's colour", 0.0, own, 1e-5)
+    }
+}
+
+/** The automatic ratio (keras_lowlight.exposure.estimate_ratio) and the input it gives, or its refusal. */
+@RunWith(Parameterized::class)
+class AutoRatioGoldenTest(private val name: String, private val case: JSONObject) {
+    companion object {
+        @JvmStatic
+        @Parameterized.Parameters(name = "{0}")
+        fun cases(): Collection<Array<Any>> = Fixtures.cases("auto")
+    }
+
+    @Test
+    fun automaticRatioEqualsPython() {
+        Fixtures.assumePresent(case)
+        val contract = ModelContract.parse(File("../../MODEL_CONTRACT.json").readText())
+        val frame = DngReader.read(File(case.getString("dng")).readBytes())
+        if (case.has("error")) {
+            try {
+                contract.ratio.autoRatioFor(frame)
+                org.junit.Assert.fail("$name: Python refuses it (${case.getString("error")}), Kotlin accepted it")
+            } catch (e: DngException) {
+                println("auto ratio $name: refused")
+                org.junit.Assert.assertTrue(e.message!!.contains("no usable signal"))
+            }
+            return
+        }
+        val ratio = contract.ratio.autoRatioFor(frame)
+        val expectedRatio = case.getDouble("ratio")
+        val packed = Packer.pack(frame, ratio, contract.ratio.maxRatio)
+        val diff = Fixtures.maxAbsDiff(Fixtures.floats(case.getString("packed")), packed.data)
+        println("auto ratio $name: ratio $ratio (Python $expectedRatio), max |kotlin - python| = $diff")
+        assertEquals(expectedRatio, ratio, 1e-12 * expectedRatio)
+        assertEquals("packed input with the automatic ratio", 0.0, diff, 6e-8)
+    }
+}
+
+/** Each contract entry as the Kotlin parser reads it = what its .tflite says of itself (Python LiteRT). */
+@RunWith(Parameterized::class)
+class ContractGoldenTest(private val name: String, private val case: JSONObject) {
+    companion object {
+        @JvmStatic
+        @Parameterized.Parameters(name = "{0}")
+        fun cases(): Collection<Array<Any>> = Fixtures.cases("contracts")
+    }
+
+    @Test
+    fun entryMatchesTheModelFile() {
+        Fixtures.assumePresent(case)
+        val contract = ModelContract.parse(File("../../MODEL_CONTRACT.json").readText())
+        val m = contract.models.first { it.file == case.getString("file") }
+        assertEquals(case.getString("signature"), m.signature)
+        assertEquals(case.getString("input_name"), m.inputName)
+        assertEquals(case.getString("output_name"), m.outputName)
+        assertEquals(case.getInt("channels"), m.channels)
+        assertArrayEquals(Fixtures.intArray(case.getJSONArray("input_shape")), m.inputShape)
+        assertEquals(case.getInt("output_channels"), m.outputChannels)
+        assertEquals(case.getInt("scale"), m.scale)
+        assertEquals(case.getString("quantization"), m.quantization)
+        assertEquals(case.getString("head"), m.head)
+        // A fixed-shape file's tile advice is its input size; the app feeds exactly that.
+        if (m.tile.fixed) assertEquals(m.inputShape[1], m.tile.size)
+        println("contract $name: ${m.cfa} ${m.quantization} ${m.head} head, input ${m.inputShape.toList()}, x${m.scale}: as the file says")
     }
 }
