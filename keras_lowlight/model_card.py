@@ -102,7 +102,7 @@ def package(
         engine = LiteRTEngine(path, num_threads=2)
         static = " " in mode  # the fixed-shape file runs exactly its tile size
         results[f"tflite {mode}"] = evaluate(
-            None, dataset=dataset, output=None, progress=False,
+            None, dataset=dataset, output=None, progress=False, head=engine.head,  # a RAW head is rendered
             predictor=lambda packed, engine=engine, static=static: enhance_frame(
                 engine, packed, tile=tile, overlap=contract_lib.TILE["overlap"], shrink=not static),
         )
