@@ -108,12 +108,13 @@ p = subprocess.run(sys.argv[1:], capture_output=True)
 wall = time.perf_counter() - start
 sys.stdout.buffer.write(p.stdout)
 sys.stderr.buffer.write(p.stderr)
-print(f"MEASURED {wall} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}")
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"MEASURED {wall} {usage.ru_maxrss / 1024} {usage.ru_utime + usage.ru_stime}")
 sys.exit(p.returncode)
 """
 
 
-def isolated(argv: list[str], pythonpath: Path, cwd: Path) -> tuple[float, float, str]:
+def isolated(argv: list[str], pythonpath: Path, cwd: Path) -> tuple[float, float, float, str]:
     """Runs argv in a fresh process through a tiny parent whose RUSAGE_CHILDREN is that one child."""
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
     p = subprocess.run([sys.executable, "-c", ISOLATE, *argv], cwd=cwd, env=env, capture_output=True)
@@ -121,8 +122,8 @@ def isolated(argv: list[str], pythonpath: Path, cwd: Path) -> tuple[float, float
         raise RuntimeError(f"{argv} failed:\n{p.stderr.decode()[-3000:]}")
     out = p.stdout.decode()
     line = next(line for line in out.splitlines() if line.startswith("MEASURED "))
-    _, wall, rss = line.split()
-    return float(wall), float(rss), out
+    _, wall, rss, cpu = line.split()
+    return float(wall), float(rss), float(cpu), out
 
 
 def main() -> None:
@@ -156,9 +157,10 @@ def main() -> None:
         if not args.quick:
             cases.insert(1, ("before", "keras float32 (default)", "png16+png8", before_code, []))
         for version, backend, formats, code, extra in cases:
-            wall, rss, _ = isolated(cli(code, *extra), code, tmp)
+            wall, rss, cpu, _ = isolated(cli(code, *extra), code, tmp)
             rows.append({"kind": "single file", "version": version, "backend": backend, "formats": formats,
-                         "files": 1, "wall_s": round(wall, 2), "peak_rss_mb": round(rss), "mp_per_s": round(megapixels / wall, 2)})
+                         "files": 1, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_mb": round(rss),
+                         "mp_per_s": round(megapixels / wall, 2)})
             print(rows[-1], flush=True)
 
         stage_rows = []
@@ -166,32 +168,34 @@ def main() -> None:
             for backend in ("tflite", "keras"):
                 out_dir = tmp / "stages" / f"{version}-{backend}"
                 out_dir.mkdir(parents=True)
-                wall, rss, out = isolated([python, "-c", STAGES, version, str(fixture), str(out_dir), backend],
-                                          code, tmp)
+                wall, rss, cpu, out = isolated([python, "-c", STAGES, version, str(fixture), str(out_dir), backend],
+                                               code, tmp)
                 stages = json.loads(next(l for l in out.splitlines() if l.startswith("STAGES "))[7:])
                 stage_rows.append({"version": version, "backend": backend, **{k: round(v, 2) for k, v in stages.items()},
-                                   "wall_s": round(wall, 2), "peak_rss_mb": round(rss)})
+                                   "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_mb": round(rss)})
                 print(stage_rows[-1], flush=True)
 
         folder = tmp / "batch"
         folder.mkdir()
         for i in range(batch):
             shutil.copy(fixture, folder / f"{i:05d}_00_0.04s.ARW")
-        singles = 0.0
+        singles = singles_cpu = 0.0
         for i in range(batch):
-            wall, _, _ = isolated([python, "-c", "import sys; from keras_lowlight.cli import main; sys.exit(main(sys.argv[1:]))",
+            wall, _, cpu, _ = isolated([python, "-c", "import sys; from keras_lowlight.cli import main; sys.exit(main(sys.argv[1:]))",
                                    "enhance", str(folder / f"{i:05d}_00_0.04s.ARW"), "-o", str(tmp / "single")],
                                   after_code, tmp)
             singles += wall
-        batch_wall, batch_rss, _ = isolated(
+            singles_cpu += cpu
+        batch_wall, batch_rss, batch_cpu, _ = isolated(
             [python, "-c", "import sys; from keras_lowlight.cli import main; sys.exit(main(sys.argv[1:]))",
              "enhance", str(folder), "-o", str(tmp / "batch-out")], after_code, tmp)
         rows.append({"kind": f"{batch} single-file runs", "version": "after", "backend": "tflite int8 (default)",
-                     "formats": "png16+png8 (default)", "files": batch, "wall_s": round(singles, 2), "peak_rss_mb": "",
+                     "formats": "png16+png8 (default)", "files": batch, "wall_s": round(singles, 2),
+                     "cpu_s": round(singles_cpu, 2), "peak_rss_mb": "",
                      "mp_per_s": round(batch * megapixels / singles, 2)})
         rows.append({"kind": f"one {batch}-file batch", "version": "after", "backend": "tflite int8 (default)",
                      "formats": "png16+png8 (default)", "files": batch, "wall_s": round(batch_wall, 2),
-                     "peak_rss_mb": round(batch_rss), "mp_per_s": round(batch * megapixels / batch_wall, 2)})
+                     "cpu_s": round(batch_cpu, 2), "peak_rss_mb": round(batch_rss), "mp_per_s": round(batch * megapixels / batch_wall, 2)})
         print(rows[-2:], flush=True)
 
     def find(version, backend_prefix, formats_prefix="png16+png8"):
@@ -204,15 +208,18 @@ def main() -> None:
     ratios = {
         "end-to-end speed-up, tflite int8, default formats (before wall / after wall)": before["wall_s"] / after["wall_s"],
         "peak RSS ratio, tflite int8 (before / after)": before["peak_rss_mb"] / after["peak_rss_mb"],
-        f"batch throughput / {batch} single runs": rows[-1]["mp_per_s"] / rows[-2]["mp_per_s"],
+        f"batch throughput / {batch} single runs (wall)": rows[-1]["mp_per_s"] / rows[-2]["mp_per_s"],
+        f"batch CPU saving: {batch} single runs' CPU s / batch CPU s": rows[-2]["cpu_s"] / rows[-1]["cpu_s"],
+        "CPU-time ratio, tflite int8, default formats (before / after)": before["cpu_s"] / after["cpu_s"],
         "model share of the staged time, after tflite (model / decode+pack+model+render+write)": after_stages["model"] / stage_total,
     }
     for name, value in ratios.items():
         print(f"{name}: {value:.2f}")
     stage_keys = [k for k in stage_rows[0] if k not in ("version", "backend")]
-    md = ["| kind | version | backend | formats | files | wall s | peak RSS MB | MP/s |", "|---|---|---|---|---|---|---|---|"]
+    md = ["| kind | version | backend | formats | files | wall s | CPU s | peak RSS MB | MP/s |",
+          "|---|---|---|---|---|---|---|---|---|"]
     md += [f"| {r['kind']} | {r['version']} | {r['backend']} | {r['formats']} | {r['files']} | {r['wall_s']} | "
-           f"{r['peak_rss_mb']} | {r['mp_per_s']} |" for r in rows]
+           f"{r['cpu_s']} | {r['peak_rss_mb']} | {r['mp_per_s']} |" for r in rows]
     md += ["", "Stages (one fresh process each, seconds; model = sum of tile calls):", "",
            "| version | backend | " + " | ".join(stage_keys) + " |", "|---|---|" + "---|" * len(stage_keys)]
     md += [f"| {r['version']} | {r['backend']} | " + " | ".join(str(r[k]) for k in stage_keys) + " |" for r in stage_rows]
@@ -225,8 +232,9 @@ def main() -> None:
                f"threads. 'before' = git {args.before} (the enhance path when issue 15 started), extracted with git "
                "archive and run with the same Python and packages ('before' quantises inside write_outputs, so its "
                "render column is the tiler's padding/copies only). Wall time includes interpreter start and imports; "
-               "peak RSS is the child's ru_maxrss. One run each, on a shared machine: the load average below "
-               "inflates wall times (CPU-bound work waits for a core)."),
+               "peak RSS is the child's ru_maxrss; CPU s = its user + system time (all threads), which a busy "
+               "machine does not inflate the way it inflates wall time. One run each, on a shared machine: the "
+               "load average below inflates wall times (CPU-bound work waits for a core)."),
         markdown="\n".join(md),
     )
 

@@ -82,7 +82,8 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             kept = ""
             if self.output is not None:
                 names = [n for n in ("best.keras", "last.keras", "backup") if (self.output / n).exists()]
-                kept = f"; kept the last good {', '.join(names)} in {self.output}" if names else "; nothing was saved"
+                kept = (f"; kept the last good {', '.join(names)} in {self.output}" if names
+                        else "; nothing was saved")
             raise NonFiniteLossError(
                 f"training stopped: the loss became {loss} at epoch {self.epoch + 1}, step {batch + 1} "
                 f"(learning rate too high, or bad data){kept}"

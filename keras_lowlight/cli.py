@@ -89,12 +89,16 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="model override, e.g. --set filters=32 --set blocks=4")
     p.add_argument("-o", "--output", default="runs/train", help="run folder (resumes if it holds a backup)")
+    p.add_argument("--config", default=None, metavar="JSON",
+                   help="a training recipe (TrainConfig fields, e.g. configs/mobile_unet_bayer.json or a run's "
+                        "config.json); options given on the command line override it")
 
     def run(args: argparse.Namespace) -> int:
-        from keras_lowlight.train import train
+        from keras_lowlight.train import read_config, train
 
-        result = train(
-            args.preset, head=args.head, dataset=args.dataset, cfa=args.cfa, crop=args.crop, batch=args.batch,
+        # TrainConfig field ← CLI destination (the CLI spells a few differently)
+        cli = dict(
+            preset=args.preset, head=args.head, dataset=args.dataset, cfa=args.cfa, crop=args.crop, batch=args.batch,
             epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, learning_rate=args.lr,
             decay_every=args.decay_every, decay_unit=args.decay_unit, validation_split=args.val_split or None,
             validation_crop=args.val_crop, validation_steps=args.val_steps, crops_per_pair=args.crops_per_pair,
@@ -102,6 +106,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             data_dir=args.data_dir, manual_dir=args.manual_dir, model_overrides=_parse_overrides(args.set),
             noise=args.noise,
         )
+        if args.config:
+            dests = {"learning_rate": "lr", "validation_split": "val_split", "validation_crop": "val_crop",
+                     "validation_steps": "val_steps", "model_overrides": "set"}
+            given = {k for k in cli if getattr(args, dests.get(k, k)) != p.get_default(dests.get(k, k))}
+            cli = {**cli, **read_config(args.config), **{k: v for k, v in cli.items() if k in given}}
+        result = train(cli.pop("preset"), **cli)
         print(f"trained in {result.seconds:.0f} s; models in {result.output} (best.keras, last.keras), "
               f"log {result.output / 'log.csv'}, TensorBoard: tensorboard --logdir {result.output / 'tensorboard'}")
         return 0
@@ -323,16 +333,23 @@ def _add_package(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("package", help="ship a training run: .keras + int8/float16 .tflite + measured MODEL_CARD.md")
     p.add_argument("run", help="training run folder (holds best.keras, config.json, log.csv)")
     p.add_argument("-o", "--output", required=True, help="e.g. saved_models/mobile_bayer")
-    p.add_argument("--dataset", default="sid/synthetic", help="dataset whose test split the card reports")
+    p.add_argument("--dataset", default=None,
+                   help="dataset whose test split the card reports (default: the one the run trained on)")
     p.add_argument("--log", action="append", type=A.existing_file, default=[],
         help="stdout log(s) of `lowlight train` (for wall time)")
     p.add_argument("--command", default=None, help="the command that reproduces the run, for the card")
+    p.add_argument("--force", action="store_true", help="replace an existing package in --output")
+    p.add_argument("--update-contract", action="store_true",
+                   help="rewrite mobile/MODEL_CONTRACT.json for the files under saved_models/ (else left alone)")
 
     def run(args: argparse.Namespace) -> int:
-        from keras_lowlight.model_card import package
+        from keras_lowlight.model_card import contract_status, package
 
-        out = package(args.run, args.output, dataset=args.dataset, logs=args.log, command=args.command)
+        out = package(args.run, args.output, dataset=args.dataset, logs=args.log, command=args.command,
+                      force=args.force, update_contract=args.update_contract)
         print((out / "MODEL_CARD.md").read_text())
+        print("mobile/MODEL_CONTRACT.json: rewritten (--update-contract)" if args.update_contract
+              else contract_status(out), file=sys.stderr)
         return 0
 
     p.set_defaults(handler=run)

@@ -93,7 +93,8 @@ def steps_or_epoch(text: str) -> int | str:
     try:
         return BACKUP_STEPS(text)
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected 'epoch' or {BACKUP_STEPS.describe()}, got {text!r}") from None
+        message = f"expected 'epoch' or {BACKUP_STEPS.describe()}, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 BACKUP_STEPS = positive_int(10**9)
@@ -104,7 +105,7 @@ def existing_file(text: str) -> str:
     """A path that must name a readable file now (e.g. `package --log`)."""
     path = Path(text)
     if not path.is_file():
-        raise argparse.ArgumentTypeError(f"{text}: no such file" if not path.exists() else f"{text}: not a file")
+        raise argparse.ArgumentTypeError(f"{text}: not a file" if path.exists() else f"{text}: no such file")
     return text
 
 

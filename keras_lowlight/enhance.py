@@ -210,8 +210,11 @@ def render(predictor: LoadedModel, packed: np.ndarray, formats: Iterable[str], s
     targets = {bits: np.empty(shape, np.uint16 if bits == 16 else np.uint8) for bits in sorted(needs)}
 
     def sink(y: int, x: int, core: np.ndarray) -> None:
+        h, w = core.shape[:2]
+        clipped = np.clip(core, 0.0, 1.0)  # once per tile, shared by both depths
+        scratch = np.empty_like(clipped)
         for bits, target in targets.items():
-            writers.quantize(core, bits, out=target[y : y + core.shape[0], x : x + core.shape[1]])
+            writers.quantize_clipped(clipped, bits, target[y : y + h, x : x + w], scratch)
 
     predictor.predict(packed, sink=sink)
     return writers.Frame(None, source, quantized=targets)

@@ -63,7 +63,8 @@ def _tiff_ifds(data: bytes, endian: str, first: int) -> tuple[list[_Ifd], str | 
             return ifds, f"corrupt TIFF structure: more than {MAX_IFDS} IFDs"
         if offset + 2 > size:
             if not ifds:
-                return ifds, f"truncated: the first IFD is declared at byte {offset:,}, the file has {size:,} bytes"
+                return ifds, (f"truncated: the first IFD is declared at byte {offset:,}, "
+                              f"the file has {size:,} bytes")
             continue  # a later IFD out of the file: nothing of it can be checked
         (count,) = struct.unpack_from(endian + "H", data, offset)
         if count == 0 or count > MAX_ENTRIES:
@@ -87,7 +88,8 @@ def _tiff_ifds(data: bytes, endian: str, first: int) -> tuple[list[_Ifd], str | 
     return ifds, None
 
 
-def _values(data: bytes, endian: str, entry: tuple[int, int, int], limit: int = MAX_STRIPS) -> list[int] | None:
+def _values(data: bytes, endian: str, entry: tuple[int, int, int],
+            limit: int = MAX_STRIPS) -> list[int] | None:
     """The integer values of an IFD entry; None if its type is not an integer type or they are
     outside the file (the caller decides what that means)."""
     typ, count, position = entry
@@ -194,9 +196,11 @@ def container_problem(data: bytes) -> str | None:
 
 
 def mosaic_problem(mosaic: np.ndarray, black: float, white: float) -> str | None:
-    """A run of at least max(8, 2 % of the height) rows that are each exactly one value below
-    the white level: no sensor makes that (read noise alone varies every row); LibRaw's zero fill
-    of missing data and overwritten data do. Saturated rows (≥ white) are legitimate."""
+    """A run of at least max(8, 2 % of the height) rows that are each exactly one value in the
+    lower half of the range (at most black + (white - black) / 2): no sensor makes that (read noise
+    alone varies every row); LibRaw's zero fill of missing data and overwritten data do. Constant
+    rows in the upper half are clipping — many sensors saturate below the declared white level —
+    so a blown-out sky is never called corrupt."""
     height = mosaic.shape[0]
     if height == 0 or mosaic.shape[1] < 2:
         return None
@@ -209,7 +213,8 @@ def mosaic_problem(mosaic: np.ndarray, black: float, white: float) -> str | None
     rows = np.flatnonzero(candidate)
     flat = np.zeros(height, bool)
     first = mosaic[rows, :1]
-    flat[rows] = (mosaic[rows] == first).all(axis=1) & (first[:, 0] < white)
+    clip_floor = black + (white - black) / 2
+    flat[rows] = (mosaic[rows] == first).all(axis=1) & (first[:, 0] <= clip_floor)
     # Longest run of consecutive flat rows.
     padded = np.concatenate(([0], flat.astype(np.int8), [0]))
     edges = np.flatnonzero(np.diff(padded))
@@ -222,6 +227,7 @@ def mosaic_problem(mosaic: np.ndarray, black: float, white: float) -> str | None
         return None
     value = int(mosaic[start, 0])
     where = "the bottom" if end == height else f"rows {start}–{end - 1}"
-    kind = "zero" if value == 0 else f"the constant {value}" + (" (at or below black)" if value <= black else "")
+    below = " (at or below black)" if value <= black else ""
+    kind = "zero" if value == 0 else f"the constant {value}{below}"
     return (f"implausible image data: {end - start} of {height} rows at {where} are exactly {kind} "
             "(data missing or overwritten; truncated or corrupt file)")

@@ -50,7 +50,8 @@ def resolve_request(raw_path: str, root: Path = REPO) -> Path | None:
     if path == "/mobile/web/" or path == "/mobile/web":
         path = PAGE
     decoded = urllib.parse.unquote(path, errors="strict")
-    if not decoded.startswith("/") or any(c in decoded for c in "\\\x00%"):  # % left after one decode: double encoding
+    # A "%" left after one decode means double encoding: refused like a backslash or NUL.
+    if not decoded.startswith("/") or any(c in decoded for c in "\\\x00%"):
         return None
     parts = decoded[1:].split("/")
     if any(part in ("", ".", "..") or part.startswith(".") for part in parts):
@@ -109,7 +110,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8000, root: Path = REPO) -> http.server.ThreadingHTTPServer:
+def make_server(host: str = "127.0.0.1", port: int = 8000,
+                root: Path = REPO) -> http.server.ThreadingHTTPServer:
     handler = type("Handler", (_Handler,), {"root": Path(root)})
     return http.server.ThreadingHTTPServer((host, port), handler)
 

@@ -125,6 +125,32 @@ class TrainConfig:
     model_overrides: dict = field(default_factory=dict)
     noise: str = "recorded"  # or "synthetic": fresh noise on the clean long exposure every step
     target: str | None = None  # "srgb" | "raw"; None: the head's (raw head → the packed clean long exposure)
+    # Stop after this many epochs without a better validation PSNR (None: run all epochs). The
+    # count restarts when a killed run resumes (EarlyStopping keeps no state in the backup).
+    early_stop_patience: int | None = None
+
+
+def read_config(path: str | os.PathLike) -> dict:
+    """A committed training recipe — a JSON object of `TrainConfig` fields, keys starting with
+    `_` being comments — as keyword arguments of `train`. A run's own `config.json` reads back
+    too, so any run can be repeated from its folder."""
+    from dataclasses import fields
+
+    try:
+        raw = json.loads(Path(path).read_text())
+    except OSError as e:
+        raise TrainingError(f"cannot read training config {path}: {e.strerror or e}") from None
+    except json.JSONDecodeError as e:
+        raise TrainingError(f"training config {path} is not valid JSON: {e}") from None
+    if not isinstance(raw, dict):
+        raise TrainingError(f"training config {path} must hold a JSON object of TrainConfig fields")
+    known = {f.name for f in fields(TrainConfig)}
+    values = {k: v for k, v in raw.items() if not k.startswith("_")}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise TrainingError(f"training config {path}: unknown field(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(sorted(known))}")
+    return values
 
 
 @dataclass
@@ -141,7 +167,7 @@ def _check_numbers(cfg: TrainConfig) -> None:
     import numbers
 
     positive = ("crop", "batch", "epochs", "steps_per_epoch", "decay_every", "validation_crop", "validation_steps",
-                "crops_per_pair", "shuffle_buffer")
+                "crops_per_pair", "shuffle_buffer", "early_stop_patience")
     for name in positive:
         value = getattr(cfg, name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
@@ -259,6 +285,8 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
         keras.callbacks.CSVLogger(str(output / "log.csv"), append=True),
         keras.callbacks.TensorBoard(str(output / "tensorboard"), write_graph=False),
         ImageSummary(output / "tensorboard", sample_batch),
+        *([keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=cfg.early_stop_patience, verbose=1)]
+          if cfg.early_stop_patience else []),
         *(callbacks or []),
     ]
     start = time.time()
@@ -275,7 +303,18 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     seconds = time.time() - start
     save_model_atomically(model, output / "last.keras")
     # Cumulative over resumed segments, so a model card can state the run's real cost.
+    # Each segment logs the hardware it ran on, so the card states where the model was trained
+    # (not where it was packaged).
+    from keras_lowlight.model_card import hardware
+
     timing = output / "train_time.json"
-    previous = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
-    timing.write_text(json.dumps({"seconds": previous + seconds, "steps": int(np.asarray(model.optimizer.iterations.numpy()))}))
+    record = json.loads(timing.read_text()) if timing.exists() else {"seconds": 0.0}
+    segments = [*record.get("segments", []), {"seconds": seconds, "hardware": hardware(),
+                                               "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}]
+    timing.write_text(json.dumps({
+        "seconds": record["seconds"] + seconds,
+        "steps": int(np.asarray(model.optimizer.iterations.numpy())),
+        "hardware": " + ".join(dict.fromkeys(s["hardware"] for s in segments)),
+        "segments": segments,
+    }, indent=2))
     return TrainResult(model=model, history=history.history, output=output, seconds=seconds)

@@ -54,6 +54,15 @@ def quantize(srgb: np.ndarray, bits: int, out: np.ndarray | None = None) -> np.n
     return out
 
 
+def quantize_clipped(clipped: np.ndarray, bits: int, out: np.ndarray, scratch: np.ndarray) -> None:
+    """`quantize` of an already clipped float32 block into `out`, with a caller's scratch buffer
+    (the tiler's per-tile path: no allocation per depth). Same float32 operations, same result."""
+    top = np.float32(65535.0 if bits == 16 else 255.0)
+    np.multiply(clipped, top, out=scratch)
+    scratch += np.float32(0.5)
+    np.copyto(out, scratch, casting="unsafe")  # truncation, exactly as astype
+
+
 # === PNG ===
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -77,7 +86,7 @@ def _adler32_combine(adler1: int, adler2: int, length2: int) -> int:
     return sum1 | (sum2 << 16)
 
 
-def _filtered_rows(image: np.ndarray, y0: int, y1: int, row_filter: int) -> bytes:
+def _filtered_rows(image: np.ndarray, y0: int, y1: int, row_filter: int) -> memoryview:
     """PNG scanlines y0..y1 (filter byte + big-endian samples) of an (H, W, C) uint8/uint16 image."""
     rows = image[y0:y1].reshape(y1 - y0, -1)
     raw = rows.astype(">u2" if image.dtype == np.uint16 else np.uint8, copy=False).view(np.uint8)
@@ -97,7 +106,7 @@ def _filtered_rows(image: np.ndarray, y0: int, y1: int, row_filter: int) -> byte
         np.subtract(raw[1:], raw[:-1], out=out[1:, 1:])
     else:
         out[:, 1:] = raw
-    return out.tobytes()
+    return memoryview(out).cast("B")  # zlib reads the buffer in place: no bytes copy
 
 
 def write_png(f: BinaryIO, image: np.ndarray, level: int = 1, row_filter: int = _FILTER_NONE,
@@ -119,7 +128,7 @@ def write_png(f: BinaryIO, image: np.ndarray, level: int = 1, row_filter: int = 
         compressor = zlib.compressobj(level, zlib.DEFLATED, -15, 8, strategy)
         last = y0 == starts[-1]
         body = compressor.compress(data) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
-        return body, zlib.adler32(data), len(data)
+        return body, zlib.adler32(data), data.nbytes
 
     adler = 1
     header = b"\x78\x01"  # deflate, 32 K window; the level hint is informative only

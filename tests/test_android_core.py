@@ -42,6 +42,7 @@ JARS = {
     "kotlin (stdlib)": Path("/usr/share/java/kotlin-stdlib.jar"),
 }
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BUILD_NOTE: list[str] = []  # how the jar came to be, for the terminal summary
 # Another Kotlin compiler for the same tests, e.g. Kotlin 2.x's kotlinc-jvm (npm's `kotlin-compiler`
 # ships the full distribution): LOWLIGHT_KOTLINC=/path/bin/kotlinc-jvm. Warnings are then errors,
 # so a deprecation that Kotlin 2 turns into an error shows up here first.
@@ -74,7 +75,7 @@ def kotlin_jar() -> Path:
     cache = Path(tempfile.gettempdir()) / "keras_lowlight_kotlin" / digest.hexdigest()[:16]
     jar = cache / "core-tests.jar"
     if jar.exists():
-        print(f"kotlin: cached build {jar}")
+        BUILD_NOTE.append(f"kotlin: {len(sources)} files, cached build of this source hash")
         return jar
     cache.mkdir(parents=True, exist_ok=True)
     partial = cache / f"building-{os.getpid()}.jar"
@@ -87,7 +88,7 @@ def kotlin_jar() -> Path:
     errors = [line for line in out.stderr.splitlines() if "error:" in line or "exception" in line.lower()]
     assert out.returncode == 0 and partial.exists(), "\n".join(errors or out.stderr.splitlines()[-30:])
     partial.replace(jar)
-    print(f"kotlin: compiled {len(sources)} files with {KOTLINC} in {time.perf_counter() - start:.1f} s")
+    BUILD_NOTE.append(f"kotlin: compiled {len(sources)} files with {KOTLINC} in {time.perf_counter() - start:.1f} s")
     return jar
 
 
@@ -142,8 +143,8 @@ def goldens(tmp_path_factory, request) -> dict:
         canon = request.getfixturevalue("canon_dng")
     except pytest.skip.Exception as e:
         if IN_CI:
-            raise
-        print(f"kotlin: without the Canon EOS 550D DNG ({e})")
+            pytest.fail(f"CI compares the Kotlin reader on the real Canon DNG, which could not be fetched: {e}")
+        BUILD_NOTE.append(f"kotlin: without the Canon EOS 550D DNG ({e})")
         canon = None
     table = write_fixtures(folder / "dng", canon)
     manifest: dict = {"packing": [], "tiling": [], "verdicts": []}
@@ -208,6 +209,21 @@ def goldens(tmp_path_factory, request) -> dict:
             "white_balance": [float(v) for v in image.white_balance],
             "xyz_to_cam": [float(v) for v in np.asarray(image.xyz_to_cam, np.float64).ravel()],
         })
+    # Every shipped model as its .tflite describes itself (LiteRT in Python), for the contract parser.
+    from keras_lowlight.contract import REPO as _repo
+    from keras_lowlight.contract import describe_model_io
+
+    manifest["contracts"] = []
+    for entry in load_contract()["models"]:
+        info = describe_model_io(_repo / entry["file"])
+        manifest["contracts"].append({
+            "name": Path(entry["file"]).name, "file": entry["file"], "signature": info["signature"],
+            "input_name": info["input"]["name"], "output_name": info["output"]["name"],
+            "channels": info["input"]["channels"], "input_shape": info["input"]["shape"],
+            "output_channels": info["output"]["channels"], "scale": info["scale"],
+            "quantization": info["quantization"], "head": info.get("head", "srgb"),
+        })
+
     # The automatic ratio (keras_lowlight.exposure, `--ratio auto`), when the contract states it,
     # on every packed fixture and on a frame with no usable signal (black level + faint noise).
     from keras_lowlight.contract import load_contract as _load
@@ -253,9 +269,9 @@ def test_kotlin_core_equals_python(kotlin_run, goldens, capsys):
     """All JUnit tests pass; packed inputs and tiled outputs equal Python's (max |diff| = 0)."""
     out = kotlin_run["out"]
     summary = re.search(r"kotlin tests: (\d+) run, (\d+) passed, (\d+) failed, (\d+) skipped", out.stdout)
-    lines = [line for line in out.stdout.splitlines() if line.startswith(("packing ", "tiling ", "render ", "auto ratio ", "fuzz: ", "kotlin tests"))]
+    lines = [line for line in out.stdout.splitlines() if line.startswith(("packing ", "tiling ", "render ", "auto ratio ", "contract ", "fuzz: ", "kotlin tests"))]
     with capsys.disabled():
-        print("\n" + "\n".join(lines) + f"\nkotlin: JUnit run took {kotlin_run['seconds']:.1f} s")
+        print("\n" + "\n".join(BUILD_NOTE + lines) + f"\nkotlin: JUnit run took {kotlin_run['seconds']:.1f} s")
     failures = [line for line in out.stdout.splitlines() if line.startswith(("FAILED", "SKIPPED"))]
     assert out.returncode == 0 and summary, "\n".join(failures) + out.stdout[-3000:] + out.stderr[-2000:]
     run, passed, failed, skipped = map(int, summary.groups())
@@ -266,6 +282,7 @@ def test_kotlin_core_equals_python(kotlin_run, goldens, capsys):
     assert {f"bayer_{cfa}" for cfa in ("RGGB", "BGGR", "GRBG", "GBRG")} | {"sid_name", "xtrans", "xtrans_phase",
                                                                           "activearea_bayer"} <= packed
     assert len(manifest["tiling"]) >= 7
+    assert len(re.findall(r"^contract \S+: .*as the file says$", out.stdout, flags=re.M)) == len(manifest["contracts"]) >= 3
     diffs = re.findall(r"^(?:packing|tiling) .*max \|kotlin - python\| = (\S+)$", out.stdout, flags=re.M)
     assert len(diffs) == len(manifest["packing"]) + len(manifest["tiling"])
     assert all(float(d) == 0.0 for d in diffs), diffs

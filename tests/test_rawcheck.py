@@ -104,6 +104,10 @@ def test_flat_rows_are_implausible(tmp_path):
     saturated[:50] = 16383
     write_dng(tmp_path / "sky.dng", saturated)
     assert read_raw(tmp_path / "sky.dng").height == 96
+    clipped_below_white = mosaic.copy()
+    clipped_below_white[:50] = 13584  # a sensor that saturates below the declared white level
+    write_dng(tmp_path / "clip.dng", clipped_below_white)
+    assert read_raw(tmp_path / "clip.dng").height == 96
     assert mosaic_problem(np.vstack([mosaic, np.zeros((7, 64), np.uint16)]), 512, 16383) is None
 
 

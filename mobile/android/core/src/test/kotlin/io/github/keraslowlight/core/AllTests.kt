@@ -21,6 +21,7 @@ object AllTests {
         TilingGoldenTest::class.java,
         RenderGoldenTest::class.java,
         AutoRatioGoldenTest::class.java,
+        ContractGoldenTest::class.java,
         VerdictTableTest::class.java
     )
 

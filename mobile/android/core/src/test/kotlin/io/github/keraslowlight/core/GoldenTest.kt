@@ -131,3 +131,32 @@ class AutoRatioGoldenTest(private val name: String, private val case: JSONObject
         assertEquals("packed input with the automatic ratio", 0.0, diff, 6e-8)
     }
 }
+
+/** Each contract entry as the Kotlin parser reads it = what its .tflite says of itself (Python LiteRT). */
+@RunWith(Parameterized::class)
+class ContractGoldenTest(private val name: String, private val case: JSONObject) {
+    companion object {
+        @JvmStatic
+        @Parameterized.Parameters(name = "{0}")
+        fun cases(): Collection<Array<Any>> = Fixtures.cases("contracts")
+    }
+
+    @Test
+    fun entryMatchesTheModelFile() {
+        Fixtures.assumePresent(case)
+        val contract = ModelContract.parse(File("../../MODEL_CONTRACT.json").readText())
+        val m = contract.models.first { it.file == case.getString("file") }
+        assertEquals(case.getString("signature"), m.signature)
+        assertEquals(case.getString("input_name"), m.inputName)
+        assertEquals(case.getString("output_name"), m.outputName)
+        assertEquals(case.getInt("channels"), m.channels)
+        assertArrayEquals(Fixtures.intArray(case.getJSONArray("input_shape")), m.inputShape)
+        assertEquals(case.getInt("output_channels"), m.outputChannels)
+        assertEquals(case.getInt("scale"), m.scale)
+        assertEquals(case.getString("quantization"), m.quantization)
+        assertEquals(case.getString("head"), m.head)
+        // A fixed-shape file's tile advice is its input size; the app feeds exactly that.
+        if (m.tile.fixed) assertEquals(m.inputShape[1], m.tile.size)
+        println("contract $name: ${m.cfa} ${m.quantization} ${m.head} head, input ${m.inputShape.toList()}, x${m.scale}: as the file says")
+    }
+}
