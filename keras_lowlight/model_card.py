@@ -196,7 +196,7 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
         engine = LiteRTEngine(path, num_threads=2)
         static = " " in mode  # the fixed-shape file runs exactly its tile size
         results[f"tflite {mode}"] = evaluate(
-            None, dataset=dataset, output=None, progress=False,
+            None, dataset=dataset, output=None, progress=False, head=engine.head,  # a RAW head is rendered
             predictor=lambda packed, engine=engine, static=static: enhance_frame(
                 engine, packed, tile=tile, overlap=contract_lib.TILE["overlap"], shrink=not static),
         )
