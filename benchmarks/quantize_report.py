@@ -5,14 +5,20 @@
 
 With `--preset`, a model is first trained for `--train-steps` on the same data (a short run:
 the point is a model whose weights are not random, so quantization error is realistic).
-Prints a Markdown table and writes `report.csv` / `report.md` into the output folder.
+Prints a Markdown table and writes `report.csv` / `report.md` into the output folder; with
+`--results-name NAME` also `benchmarks/results/NAME.{md,csv}` with the exact command, versions
+and machine (benchmarks/_results.py) — the form the README may quote.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import write_results  # noqa: E402
 
 
 def train_preset(preset: str, cfa: str, steps: int, data: str, crop: int, batch: int, out: Path) -> Path:
@@ -57,6 +63,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tile", type=int, default=256)
     parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--results-name", help="also write benchmarks/results/<NAME>.{md,csv}")
     parser.add_argument("--modes", default="float32,float16,dynamic,int8,int16x8",
                         help="comma-separated TFLite modes (int16x8 runs on reference kernels: slow)")
     args = parser.parse_args(argv)
@@ -82,6 +89,12 @@ def main(argv=None) -> int:
     except LowlightError as e:
         print(f"quantize_report: error: {e}", file=sys.stderr)
         return 2
+    if args.results_name:
+        with open(out / "report.csv") as f:
+            rows = list(csv.DictReader(f))
+        report_md = out / "report.md"
+        write_results(args.results_name, rows, title=f"Quantization report: {Path(model).name}",
+                      markdown=report_md.read_text() if report_md.exists() else None)
     return 0
 
 

@@ -333,16 +333,23 @@ def _add_package(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("package", help="ship a training run: .keras + int8/float16 .tflite + measured MODEL_CARD.md")
     p.add_argument("run", help="training run folder (holds best.keras, config.json, log.csv)")
     p.add_argument("-o", "--output", required=True, help="e.g. saved_models/mobile_bayer")
-    p.add_argument("--dataset", default="sid/synthetic", help="dataset whose test split the card reports")
+    p.add_argument("--dataset", default=None,
+                   help="dataset whose test split the card reports (default: the one the run trained on)")
     p.add_argument("--log", action="append", type=A.existing_file, default=[],
         help="stdout log(s) of `lowlight train` (for wall time)")
     p.add_argument("--command", default=None, help="the command that reproduces the run, for the card")
+    p.add_argument("--force", action="store_true", help="replace an existing package in --output")
+    p.add_argument("--update-contract", action="store_true",
+                   help="rewrite mobile/MODEL_CONTRACT.json for the files under saved_models/ (else left alone)")
 
     def run(args: argparse.Namespace) -> int:
-        from keras_lowlight.model_card import package
+        from keras_lowlight.model_card import contract_status, package
 
-        out = package(args.run, args.output, dataset=args.dataset, logs=args.log, command=args.command)
+        out = package(args.run, args.output, dataset=args.dataset, logs=args.log, command=args.command,
+                      force=args.force, update_contract=args.update_contract)
         print((out / "MODEL_CARD.md").read_text())
+        print("mobile/MODEL_CONTRACT.json: rewritten (--update-contract)" if args.update_contract
+              else contract_status(out), file=sys.stderr)
         return 0
 
     p.set_defaults(handler=run)

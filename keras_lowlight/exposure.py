@@ -62,6 +62,7 @@ def estimate_ratio(image) -> float:
 CONTRACT_RULE = {
     "statistic": "mean over the whole mosaic of (x - black[site]) / (white - black[site]), NOT clipped",
     "target_signal": TARGET_SIGNAL,
+    "max_auto_ratio": MAX_AUTO_RATIO,
     "rule": "ratio = clip(target_signal / statistic, 1, max)",
     "no_signal": f"statistic <= target_signal / {MAX_AUTO_RATIO:g}: refuse the frame (no usable signal)",
     "when": "asked for (`lowlight enhance --ratio auto`); not yet the default (the web and Android clients "

@@ -303,7 +303,18 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     seconds = time.time() - start
     save_model_atomically(model, output / "last.keras")
     # Cumulative over resumed segments, so a model card can state the run's real cost.
+    # Each segment logs the hardware it ran on, so the card states where the model was trained
+    # (not where it was packaged).
+    from keras_lowlight.model_card import hardware
+
     timing = output / "train_time.json"
-    previous = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
-    timing.write_text(json.dumps({"seconds": previous + seconds, "steps": int(np.asarray(model.optimizer.iterations.numpy()))}))
+    record = json.loads(timing.read_text()) if timing.exists() else {"seconds": 0.0}
+    segments = [*record.get("segments", []), {"seconds": seconds, "hardware": hardware(),
+                                               "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}]
+    timing.write_text(json.dumps({
+        "seconds": record["seconds"] + seconds,
+        "steps": int(np.asarray(model.optimizer.iterations.numpy())),
+        "hardware": " + ".join(dict.fromkeys(s["hardware"] for s in segments)),
+        "segments": segments,
+    }, indent=2))
     return TrainResult(model=model, history=history.history, output=output, seconds=seconds)

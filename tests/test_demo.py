@@ -18,3 +18,9 @@ def test_demo_runs_the_whole_story(tmp_path):
         assert (tmp_path / name).exists(), name
     assert "before/after picture" in out.stdout and "Done in" in out.stdout
     assert any(p.name.endswith("_16bit.png") for p in (tmp_path / "enhanced").iterdir())
+    # The picture judges the demo's own model (its int8 file is what made enhanced/), with the
+    # shipped model beside it: before | demo's model | shipped model | reference, 360 px each.
+    assert any(p.name.endswith("_16bit.png") for p in (tmp_path / "enhanced_shipped").iterdir())
+    from PIL import Image
+
+    assert Image.open(tmp_path / "before_after.png").size[0] == 4 * 360

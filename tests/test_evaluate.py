@@ -129,3 +129,18 @@ def test_delta_e_separates_a_colour_cast_that_psnr_hides(tmp_path):
     report = evaluate(None, scenes=scenes, output=None, predictor=lambda packed: cast, progress=False)
     assert report.results[0].psnr > 28  # a mild cast: PSNR still looks fine…
     assert report.results[0].delta_e > 1.0  # … ΔE shows it
+
+
+def test_raw_head_model_on_a_scene_dataset_scores_against_the_isp_rendered_long_exposure():
+    """With the dataset's own `long_raw`, white balance and colour matrix (no stand-ins)."""
+    from keras_lowlight import data, isp, models
+    from keras_lowlight.metrics import psnr_np
+
+    scenes = make_scenes(count=1, ratios=(100,))
+    (pair,) = list(data.eval_pairs(scenes=scenes))
+    report = evaluate(models.get("tiny", head="raw"), scenes=scenes, output=None, progress=False)
+    # An untrained RAW head returns its input: the score is the amplified input's, rendered alike.
+    truth = isp.render_packed(pair.target_raw, pair.cfa_pattern, pair.white_balance, pair.xyz_to_cam)
+    amplified = isp.render_packed(pair.packed, pair.cfa_pattern, pair.white_balance, pair.xyz_to_cam)
+    assert report.results[0].psnr == pytest.approx(psnr_np(truth, amplified), abs=1e-3)
+    assert report.results[0].delta_e > 0

@@ -56,8 +56,11 @@ def test_browser_output_matches_python_litert(tmp_path):
                            shrink=not tile["fixed"])
     assert web.shape == python.shape == (image.height, image.width, 3)
     agreement = psnr_np(np.clip(python, 0, 1), np.clip(web, 0, 1))
-    print(f"web vs Python LiteRT: {agreement:.1f} dB; {result['status']}")
-    assert agreement >= 40.0, agreement
+    print(f"web vs Python LiteRT: {agreement:.1f} dB, max |diff| {np.abs(web - python).max():.3g}; {result['status']}")
+    # The READMEs call the two outputs identical: so they must be, bit for bit (measured: they are,
+    # on LiteRT.js's wasm CPU backend vs ai_edge_litert's XNNPACK). If a runtime update breaks this,
+    # measure the difference and put it in the READMEs instead of "identical".
+    np.testing.assert_array_equal(web, python)
     assert (tmp_path / "shot.png").stat().st_size > 10_000
     # Keep the picture where a person can look at it (mobile/web/screenshot.png is one such run).
     shutil.copyfile(tmp_path / "shot.png", Path(os.environ.get("LOWLIGHT_SCREENSHOT", tmp_path / "kept.png")))

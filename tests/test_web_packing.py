@@ -38,6 +38,9 @@ def test_javascript_packing_equals_python_for_every_bayer_order(tmp_path):
         assert got["cfa"] == image.cfa_pattern and got["ratio"] == pytest.approx(ratio)
         packed = np.asarray(got["data"], np.float32).reshape(got["height"], got["width"], 4)
         np.testing.assert_allclose(packed, expected, atol=1e-6)
+        from keras_lowlight.exposure import estimate_ratio  # the contract's `ratio.auto`, in JavaScript too
+
+        assert got["auto"] == pytest.approx(estimate_ratio(image), rel=1e-5)
 
 
 def test_javascript_renders_a_raw_head_output_like_keras_lowlight_isp(tmp_path):

@@ -52,7 +52,7 @@ def mobile_resnet_se_graph(
     x = kit.conv(x, filters, 3, name="head")
     x = residual_trunk(kit, x, blocks, filters, use_se, se_reduction, leaky_slope, res_scale)
     if head == "raw":  # back to the packed resolution only (×downsample), in_channels out
-        x = kit.conv(x, in_channels * downsample * downsample, 3, name="upsample_conv")
+        x = kit.conv(x, in_channels * downsample * downsample, 3, name="upsample_conv", zeros=True)
         if downsample > 1:
             x = kit.depth_to_space(x, downsample, name="pixel_shuffle")
         if adapt:

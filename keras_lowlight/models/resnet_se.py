@@ -74,7 +74,7 @@ def resnet_se_graph(
     x = kit.conv(inputs, filters, 3, name="head")
     x = residual_trunk(kit, x, blocks, filters, use_se, se_reduction, leaky_slope, res_scale)
     if head == "raw":  # stays at the packed resolution: no upsampler
-        residual = kit.conv(x, in_channels, 3, name="raw_residual")
+        residual = kit.conv(x, in_channels, 3, name="raw_residual", zeros=True)
         return kit.model(inputs, raw_output(kit, inputs, residual), name=name)
     x = upsample(kit, x, filters, scale, upsampling)
     outputs = kit.conv(x, 3, 3, name="srgb")

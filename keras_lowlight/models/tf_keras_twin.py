@@ -146,8 +146,9 @@ class TfKerasKit:
     def input(self, channels, name):
         return self.tf_keras.Input(shape=(None, None, channels), name=name)
 
-    def conv(self, x, filters, kernel, name, activation=None):
-        return self._apply(self.L.Conv2D(filters, kernel, padding="same", activation=activation, name=name), x)
+    def conv(self, x, filters, kernel, name, activation=None, zeros=False):
+        init = {"kernel_initializer": "zeros"} if zeros else {}
+        return self._apply(self.L.Conv2D(filters, kernel, padding="same", activation=activation, name=name, **init), x)
 
     def act(self, x, leaky_slope, name):
         if leaky_slope == 0:

@@ -64,7 +64,7 @@ def sid_unet_graph(
         x = kit.concat([x, skip], name=f"concat{level}")
         x = _double_conv(kit, x, filters, leaky_slope, level)
     if head == "raw":  # 1×1 conv to the input's channels, added to the input
-        x = kit.conv(x, in_channels, 1, name="conv10")
+        x = kit.conv(x, in_channels, 1, name="conv10", zeros=True)
         return kit.model(inputs, raw_output(kit, inputs, x), name=name)
     x = kit.conv(x, 3 * scale * scale, 1, name="conv10")
     outputs = kit.depth_to_space(x, scale, name="srgb")

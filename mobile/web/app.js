@@ -1,7 +1,7 @@
 // The page: contract → model → DNG → pack → tiles through LiteRT.js → canvases.
 import {loadLiteRt, loadAndCompile, Tensor} from '@litertjs/core';
 import {readDng} from './dng.js';
-import {amplificationRatio, enhanceFrame, packBayer, previewBefore, renderPackedBayer, toImageData} from './pipeline.js';
+import {amplificationRatio, autoRatio, enhanceFrame, packBayer, previewBefore, renderPackedBayer, toImageData} from './pipeline.js';
 
 const status = document.getElementById('status');
 const say = (text) => { status.textContent = text; };
@@ -30,7 +30,9 @@ async function enhance(buffer, name) {
   let accelerator = document.getElementById('accelerator').value;
   if (accelerator === 'webgpu' && !navigator.gpu) accelerator = 'wasm';
   const dng = readDng(buffer);
-  const ratio = amplificationRatio(dng.exposureTime, contract.preprocessing);
+  // ?ratio=auto: estimated from the frame (the contract's rule), else from the exposure time.
+  const ratio = params.get('ratio') === 'auto' ? autoRatio(dng, contract.preprocessing)
+    : amplificationRatio(dng.exposureTime, contract.preprocessing);
   const packed = packBayer(dng, ratio, contract.preprocessing);
   draw('before', previewBefore(packed, dng.asShotNeutral));
   say(`compiling ${entry.file} (${accelerator})…`);

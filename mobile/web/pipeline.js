@@ -19,6 +19,26 @@ export function amplificationRatio(exposureTime, pre) {
   return pre.ratio.default;
 }
 
+/** `--ratio auto` (the contract's `ratio.auto`, keras_lowlight/exposure.py): target signal / the
+ *  mean black-subtracted level of the whole mosaic (NOT clipped), within [1, max]; a frame whose
+ *  level would need more than `max_auto_ratio` has no usable signal and is refused. */
+export function autoRatio(dng, pre) {
+  const auto = pre.ratio.auto;
+  const period = Math.round(Math.sqrt(dng.blackLevels.length));
+  let total = 0;
+  for (let y = 0; y < dng.height; y++) {
+    for (let x = 0; x < dng.width; x++) {
+      const black = dng.blackLevels[(y % period) * period + (x % period)];
+      total += (dng.mosaic[y * dng.width + x] - black) / (dng.whiteLevel - black);
+    }
+  }
+  const level = total / (dng.width * dng.height);
+  if (!(level > auto.target_signal / auto.max_auto_ratio)) {
+    throw new Error(`no usable signal for an automatic ratio (mean level ${level.toExponential(2)})`);
+  }
+  return Math.min(Math.max(auto.target_signal / level, 1), pre.ratio.max);
+}
+
 /** DNG → packed Float32Array (h, w, 4): normalised per CFA site, × ratio, clipped to [0, 1]. */
 export function packBayer(dng, ratio, pre) {
   const offsets = bayerOffsets(dng.cfaPattern);
