@@ -97,9 +97,10 @@ def measure_one(preset: str, args: argparse.Namespace) -> dict:
     baselines = ("bm3d",) if args.with_bm3d else ()
     summary = evaluate(model, dataset="sid/synthetic", output=None, progress=False,
                        baselines=baselines).summary()["overall"]
-    row.update(seed=args.seed, psnr=summary["psnr"], ssim=summary["ssim"], baseline_psnr=summary["baseline_psnr"])
+    row.update(seed=args.seed, psnr=summary["psnr"], ssim=summary["ssim"], baseline_psnr=summary["baseline_psnr"],
+               delta_e=summary["delta_e"], baseline_delta_e=summary["baseline_delta_e"])
     if baselines:
-        row.update(bm3d_psnr=summary["bm3d_psnr"], bm3d_ssim=summary["bm3d_ssim"],
+        row.update(bm3d_psnr=summary["bm3d_psnr"], bm3d_ssim=summary["bm3d_ssim"], bm3d_delta_e=summary["bm3d_delta_e"],
                    bm3d_s_per_mp=summary["bm3d_s_per_mp"])
     if args.quality_only:
         return row
@@ -206,11 +207,14 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
             f"{pm(r['psnr'], r['psnr_std'], '.2f')} | {pm(r['ssim'], r['ssim_std'], '.4f')} | "
             f"{r['psnr'] - ref['psnr']:+.2f} |"
         )
-    lines.append(f"\namplification-only baseline on the same images: {ref['baseline_psnr']:.2f} dB")
+    lines.append(f"\namplification-only baseline on the same images: {ref['baseline_psnr']:.2f} dB, "
+                 f"mean ΔE (CIEDE2000) {ref.get('baseline_delta_e', float('nan')):.2f}; the models' mean ΔE: "
+                 + ", ".join(f"{r['preset']} {r.get('delta_e', float('nan')):.2f}" for r in rows))
     bm3d = next((r for r in rows if r.get("bm3d_psnr") not in (None, "")), None)
     if bm3d:
         lines.append(f"BM3D (GAT, noise estimated per frame, same oracle rendering) on the same images: "
                      f"{float(bm3d['bm3d_psnr']):.2f} dB, SSIM {float(bm3d['bm3d_ssim']):.4f}, "
+                     f"ΔE {float(bm3d.get('bm3d_delta_e', 'nan')):.2f}, "
                      f"{float(bm3d['bm3d_s_per_mp']):.0f} s per output MP")
     return "\n".join(lines)
 

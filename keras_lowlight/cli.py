@@ -90,7 +90,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="model override, e.g. --set filters=32 --set blocks=4")
     p.add_argument("-o", "--output", default="runs/train", help="run folder (resumes if it holds a backup)")
     p.add_argument("--config", default=None, metavar="JSON",
-                   help="a training recipe (TrainConfig fields, e.g. configs/mobile_unet_bayer.json or a run's "
+                   help="a training recipe (TrainConfig fields, e.g. configs/mobile_unet_s_bayer.json or a run's "
                         "config.json); options given on the command line override it")
 
     def run(args: argparse.Namespace) -> int:
