@@ -74,15 +74,9 @@ def versions() -> dict[str, str]:
 def machine() -> str:
     """CPU model, cores, load average at write time, and the GPU if TensorFlow (already
     imported by the benchmark) sees one."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    text = f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+    from keras_lowlight.model_card import cpu_model
+
+    text = f"{cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
     try:
         load = os.getloadavg()
         text += f", load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min)"

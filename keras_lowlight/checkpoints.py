@@ -33,31 +33,29 @@ def _temporary_sibling(path: Path, suffix: str) -> Path:
     return Path(name)
 
 
-def save_model_atomically(model: keras.Model, path: str | os.PathLike) -> Path:
-    """`model.save(path)` through a temporary `.keras` file in the same folder and a rename."""
+def _save_atomically(path: str | os.PathLike, suffix: str, save) -> Path:
+    """`save(tmp)` to a temporary sibling of `path`, then one rename: a writer killed mid-save
+    leaves the previous file intact (and at worst a hidden temporary file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary_sibling(path, ".tmp.keras")
+    tmp = _temporary_sibling(path, suffix)
     try:
-        model.save(tmp)
+        save(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def save_model_atomically(model: keras.Model, path: str | os.PathLike) -> Path:
+    """`model.save(path)` through a temporary `.keras` file in the same folder and a rename."""
+    return _save_atomically(path, ".tmp.keras", model.save)
 
 
 def save_weights_atomically(model: keras.Model, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary_sibling(path, ".tmp.weights.h5")
-    try:
-        model.save_weights(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    """`model.save_weights(path)` through a temporary `.weights.h5` file and a rename."""
+    return _save_atomically(path, ".tmp.weights.h5", model.save_weights)
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):

@@ -34,15 +34,19 @@ def hardware() -> str:
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         return ", ".join(tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus)
-    model = platform.processor() or "unknown CPU"
+    return f"{cpu_model()}, {os.cpu_count()} cores, no GPU"
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    model = platform.processor() or platform.machine() or "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} cores, no GPU"
+    return model
 
 
 DATASET_NOTES = {
