@@ -26,10 +26,12 @@ _NOISE = (
     re.compile(rb"^INFO: Created TensorFlow Lite XNNPACK delegate for CPU"),
     re.compile(rb"^E\d{4} [^\]]*\] failed call to cuInit"),
     re.compile(rb"^E\d{4} [^\]]*\] Unable to register cu(DNN|FFT|BLAS) factory"),
+    # The TFLite converter's MLIR quantizer prints its settings on every full-integer conversion.
+    re.compile(rb"^fully_quantize: \d+, inference_type: \d+, input_inference_type: "),
     _ABSL_LINE,
 )
 # Any output starting with one of these may become a noise line: held until its newline.
-_MAYBE = (b"W", b"I", b"E")
+_MAYBE = (b"W", b"I", b"E", b"f")
 
 
 def is_noise(line: bytes) -> bool:

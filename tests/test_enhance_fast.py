@@ -186,6 +186,9 @@ def test_noise_filter_keeps_real_errors():
     assert is_noise(b"I0000 00:00:1796185129.975628   22720 port.cc:153] oneDNN custom operations are on.\n")
     assert is_noise(b"E0000 00:00:1796185065.572307   20987 cuda_platform.cc:52] failed call to cuInit: x\n")
     assert is_noise(b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+    assert is_noise(b"fully_quantize: 0, inference_type: 6, input_inference_type: FLOAT32, "
+                    b"output_inference_type: FLOAT32\n")
+    assert not is_noise(b"fully_quantize failed: unsupported op\n")
     assert not is_noise(b"E0000 00:00:1.2   1 op_kernel.cc:1] OOM when allocating tensor\n")
     assert not is_noise(b"lowlight: error: a.ARW: truncated or corrupt RAW data\n")
     assert not is_noise(b"Epoch 1/3\n")
