@@ -3,7 +3,7 @@
 Each file is read through LibRaw, packed for its CFA, amplified by a ratio taken from the
 exposure times (SID names or EXIF) or given, sent through a model of its CFA (LiteRT by default,
 or Keras; tiled so a full frame fits in memory) and written in the `--format`s asked for
-(`keras_lowlight.writers`: 16-bit PNG + 8-bit PNG by default, TIFF, …). Every write goes through a
+(`keras_lowlight.writers`: one 8-bit PNG by default; 16-bit PNG, TIFF, …). Every write goes through a
 temporary file and a rename: a crash never leaves half an image. A file that cannot be read is
 reported in one line and skipped; the others go on.
 
@@ -231,7 +231,7 @@ def check_formats_fit_model(formats: Iterable[str], predictor: LoadedModel, path
 
 
 def write_outputs(srgb: np.ndarray, out_dir: Path, stem: str, fmt: str = "png") -> list[Path]:
-    """The chosen formats (default: 16-bit PNG + 8-bit PNG) of a float sRGB frame, each atomically."""
+    """The chosen formats (here `png`: 16-bit PNG + 8-bit PNG) of a float sRGB frame, each atomically."""
     return writers.write_frame(writers.Frame(srgb), Path(out_dir), stem, writers.parse_formats(fmt))
 
 
