@@ -2,7 +2,7 @@
 estimate costs in PSNR through the shipped model.
 
 Calibration: `exposure.TARGET_SIGNAL` must be the median, over the clean long exposures of the
-`sid/synthetic` training scenes (`keras_lowlight.synthetic`, the DNGs the models train on), of
+`sid/synthetic` training scenes (`keras_lowlight.data.synthetic`, the DNGs the models train on), of
 the rule's statistic (mean black-subtracted level, unclipped); this script recomputes it and
 prints both. Evaluation: every short frame of the test and validation scenes. True ratio =
 long / short exposure (SID's, capped at 300). PSNR / ΔE of the shipped `mobile_bayer` int8
@@ -28,11 +28,12 @@ WITHIN = 1.3
 
 
 def main() -> None:
-    from keras_lowlight import exposure, runtime, synthetic
-    from keras_lowlight.conventions import MAX_RATIO, amplify
-    from keras_lowlight.metrics import delta_e2000_np, psnr_np
-    from keras_lowlight.packing import layout_for
-    from keras_lowlight.raw import read_raw, render_srgb
+    from keras_lowlight.runtime import exposure, engine as runtime
+    from keras_lowlight.data import synthetic
+    from keras_lowlight.runtime.conventions import MAX_RATIO, amplify
+    from keras_lowlight.models.metrics import delta_e2000_np, psnr_np
+    from keras_lowlight.runtime.packing import layout_for
+    from keras_lowlight.runtime.raw import read_raw, render_srgb
 
     levels = []
     for plan in synthetic.scene_plans("train"):

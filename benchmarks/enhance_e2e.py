@@ -1,7 +1,7 @@
 """End-to-end `lowlight enhance` on a full-size RAW: wall time, peak RSS, and where the time goes.
 
 One run measures, side by side on the same machine and the same 24 MP DNG fixture (written with
-the project's own `keras_lowlight.dng.write_dng`, 6000×4000 RGGB, a dark SID-like exposure):
+the project's own `keras_lowlight.runtime.dng.write_dng`, 6000×4000 RGGB, a dark SID-like exposure):
 
 * end to end: `lowlight enhance FILE` in a fresh process (wall time from the parent, peak RSS
   from the child's own rusage via `os.wait4`), for the code BEFORE this work (`--before`, a git
@@ -44,9 +44,9 @@ born = psutil.Process().create_time()
 t0 = time.perf_counter()
 version, path, out_dir, backend = sys.argv[1:5]
 from pathlib import Path
-from keras_lowlight import runtime
-from keras_lowlight.raw import read_raw
-import keras_lowlight.enhance as E
+from keras_lowlight.runtime import engine as runtime
+from keras_lowlight.runtime.raw import read_raw
+import keras_lowlight.runtime.enhance as E
 imports = time.perf_counter() - t0
 model_path = E.resolve_model_path(None, "bayer", backend)
 t = time.perf_counter(); engine = runtime.load_engine(model_path, num_threads=2); load = time.perf_counter() - t
@@ -69,7 +69,7 @@ if version == "before":
     tiled = time.perf_counter() - t
     t = time.perf_counter(); E.write_outputs(srgb, Path(out_dir), Path(path).stem, "png"); write = time.perf_counter() - t
 else:
-    from keras_lowlight import writers
+    from keras_lowlight.runtime import writers
     predictor = E.LoadedModel(model_path.name, "bayer", engine.channels, engine)
     frame = E.render(predictor, packed, writers.DEFAULT_FORMATS, image)
     tiled = time.perf_counter() - t
@@ -82,7 +82,7 @@ print("STAGES " + json.dumps({"imports": imports, "load model": load, "decode": 
 
 def write_fixture(path: Path, seed: int = 0) -> Path:
     """A 24 MP Bayer DNG: a smooth scene at a SID-like short exposure (black 512, ~60 e- peak)."""
-    from keras_lowlight.dng import write_dng
+    from keras_lowlight.runtime.dng import write_dng
 
     rng = np.random.default_rng(seed)
     h, w = 4000, 6000
@@ -144,7 +144,7 @@ def main() -> None:
         megapixels = 24.0
 
         def cli(code: Path, *extra: str) -> list[str]:
-            return [python, "-c", "import sys; from keras_lowlight.cli import main; sys.exit(main(sys.argv[1:]))",
+            return [python, "-c", "import sys; from keras_lowlight.cli.main import main; sys.exit(main(sys.argv[1:]))",
                     "enhance", str(fixture), "-o", str(tmp / "out" / f"{len(rows)}"), *extra]
 
         cases = [
@@ -181,13 +181,13 @@ def main() -> None:
             shutil.copy(fixture, folder / f"{i:05d}_00_0.04s.ARW")
         singles = singles_cpu = 0.0
         for i in range(batch):
-            wall, _, cpu, _ = isolated([python, "-c", "import sys; from keras_lowlight.cli import main; sys.exit(main(sys.argv[1:]))",
+            wall, _, cpu, _ = isolated([python, "-c", "import sys; from keras_lowlight.cli.main import main; sys.exit(main(sys.argv[1:]))",
                                    "enhance", str(folder / f"{i:05d}_00_0.04s.ARW"), "-o", str(tmp / "single")],
                                   after_code, tmp)
             singles += wall
             singles_cpu += cpu
         batch_wall, batch_rss, batch_cpu, _ = isolated(
-            [python, "-c", "import sys; from keras_lowlight.cli import main; sys.exit(main(sys.argv[1:]))",
+            [python, "-c", "import sys; from keras_lowlight.cli.main import main; sys.exit(main(sys.argv[1:]))",
              "enhance", str(folder), "-o", str(tmp / "batch-out")], after_code, tmp)
         rows.append({"kind": f"{batch} single-file runs", "version": "after", "backend": "tflite int8 (default)",
                      "formats": "png16+png8 (default)", "files": batch, "wall_s": round(singles, 2),
@@ -227,7 +227,7 @@ def main() -> None:
     csv_rows = [{**r, "table": "runs"} for r in rows] + [{**r, "table": "stages"} for r in stage_rows]
     write_results(
         "enhance_e2e", csv_rows, title="`lowlight enhance` end to end on a 24 MP DNG: before vs after, per backend",
-        notes=(f"Fixture: 6000×4000 RGGB DNG written by keras_lowlight.dng.write_dng (ratio 250 from its 0.04 s "
+        notes=(f"Fixture: 6000×4000 RGGB DNG written by keras_lowlight.runtime.dng.write_dng (ratio 250 from its 0.04 s "
                f"exposure). Model: the shipped {SHIPPED} (int8 .tflite for tflite, model.keras for keras), 2 LiteRT "
                f"threads. 'before' = git {args.before} (the enhance path when issue 15 started), extracted with git "
                "archive and run with the same Python and packages ('before' quantises inside write_outputs, so its "

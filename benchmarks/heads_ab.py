@@ -5,7 +5,7 @@
 Both heads get the same budget in one run: same preset, data (`sid/synthetic` train split,
 `make_dataset(..., seed=SEED)`: the same crops in the same order), steps, batch, crop, Adam
 learning rate and initial seed. Each head trains with its own registered loss (sRGB: L1, the
-paper's; RAW: μ-law tone-mapped L1, `keras_lowlight.losses.ToneMappedL1`) against its own target
+paper's; RAW: μ-law tone-mapped L1, `keras_lowlight.models.losses.ToneMappedL1`) against its own target
 (the scene's LibRaw-rendered sRGB / the clean long-exposure RAW).
 
 Scored on every pair of the `sid/synthetic` test split at full resolution (Keras, the shared
@@ -41,7 +41,7 @@ def train(head: str, args) -> tuple[object, float, float]:
     import keras
 
     from keras_lowlight import data, models
-    from keras_lowlight.train import compile_model
+    from keras_lowlight.training.train import compile_model
 
     keras.utils.set_random_seed(args.seed)
     model = models.get("mobile", "bayer", head=head)
@@ -64,10 +64,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from keras_lowlight import data
-    from keras_lowlight.baseline import amplify_only, bm3d_packed, render_oracle
-    from keras_lowlight.evaluate import contact_sheet, keras_predictor, ssim_np
-    from keras_lowlight.isp import render_packed
-    from keras_lowlight.metrics import delta_e2000_np, psnr_np
+    from keras_lowlight.evaluation.baseline import amplify_only, bm3d_packed, render_oracle
+    from keras_lowlight.evaluation.evaluate import contact_sheet, keras_predictor, ssim_np
+    from keras_lowlight.runtime.isp import render_packed
+    from keras_lowlight.models.metrics import delta_e2000_np, psnr_np
 
     trained = {head: train(head, args) for head in ("srgb", "raw")}
     predict = {head: keras_predictor(model) for head, (model, _, _) in trained.items()}

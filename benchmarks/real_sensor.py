@@ -3,7 +3,7 @@
     python benchmarks/real_sensor.py saved_models/mobile_bayer/model.keras [more.keras ...] \
         [--crop 1024] [--bursts 2] [--dng path/to/file.dng]
 
-The scene is `keras_lowlight.sensor_check` (the DNG's mosaic as the clean long exposure, short
+The scene is `keras_lowlight.data.sensor_check` (the DNG's mosaic as the clean long exposure, short
 frames made with the calibrated noise model in the file's own DN scale), evaluated exactly as
 `lowlight evaluate` evaluates a test split: full-resolution tiled inference, PSNR / SSIM on
 sRGB against LibRaw's render of the DNG, amplification-only (oracle colour) beside each model.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from _results import write_results
 
-from keras_lowlight import sensor_check
+from keras_lowlight.data import sensor_check
 
 
 def fetch_canon_dng() -> Path:
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("-o", "--output", default="runs/real_sensor", help="per-model CSV and contact sheets")
     args = parser.parse_args()
 
-    from keras_lowlight.evaluate import evaluate
+    from keras_lowlight.evaluation.evaluate import evaluate
 
     dng = Path(args.dng) if args.dng else fetch_canon_dng()
     example = sensor_check.darkened_example(dng, bursts=args.bursts, seed=args.seed, crop=args.crop or None)
@@ -68,7 +68,7 @@ def main() -> None:
                f"{args.crop or 'none'} px, {args.bursts} noisy frames per ratio (×100/×250/×300), seed "
                f"{args.seed}; noise: Sony a7S II fits in the file's DN scale (no 550D calibration at hand). "
                "PSNR/SSIM on sRGB vs LibRaw's render of the DNG; baseline = amplification-only with "
-               "oracle colour (keras_lowlight.baseline)."),
+               "oracle colour (keras_lowlight.evaluation.baseline)."),
     )
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from keras_lowlight import isp, packing
-from keras_lowlight.metrics import delta_e2000_np, psnr_np
-from keras_lowlight.packing import XTRANS_REFERENCE
-from keras_lowlight.unprocess import XYZ_TO_CAMERAS, mosaic
+from keras_lowlight.runtime import isp, packing
+from keras_lowlight.models.metrics import delta_e2000_np, psnr_np
+from keras_lowlight.runtime.packing import XTRANS_REFERENCE
+from keras_lowlight.runtime.unprocess import XYZ_TO_CAMERAS, mosaic
 
 
 @pytest.mark.parametrize("pattern", ["RGGB", "BGGR", "GRBG", "GBRG"])
@@ -37,8 +37,8 @@ def test_a_camera_neutral_renders_neutral_grey_with_any_matrix(pattern):
 def test_renders_a_synthetic_scene_close_to_libraw(tmp_path):
     """The project's ISP against LibRaw's postprocess (SID's ground truth) on a clean DNG.
     Measured: 32.7 dB, ΔE 2.1 (the gap is demosaicing: Malvar vs LibRaw's AHD)."""
-    from keras_lowlight import synthetic
-    from keras_lowlight.raw import read_raw, render_srgb
+    from keras_lowlight.data import synthetic
+    from keras_lowlight.runtime.raw import read_raw, render_srgb
 
     scene = synthetic.make_scene(synthetic.scene_plans("test")[1])
     image = read_raw(scene.long_name, data=scene.long_bytes)
@@ -48,7 +48,7 @@ def test_renders_a_synthetic_scene_close_to_libraw(tmp_path):
     assert psnr_np(libraw[inner], ours[inner]) > 31.0
     assert delta_e2000_np(libraw[inner], ours[inner]) < 2.5
     # The colour comes from the file: the Sony table's matrix (another camera's colour) is worse.
-    from keras_lowlight.dng import SONY_A7S2_COLOR_MATRIX
+    from keras_lowlight.runtime.dng import SONY_A7S2_COLOR_MATRIX
 
     wrong = isp.render_packed(image.packed(), image.cfa_pattern, image.white_balance,
                               np.asarray(SONY_A7S2_COLOR_MATRIX) / 10000)

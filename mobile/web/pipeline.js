@@ -1,5 +1,5 @@
 // Packing, normalisation and tiling exactly as keras_lowlight does it in Python
-// (keras_lowlight/packing.py, raw.py, enhance.py, runtime.py), driven by MODEL_CONTRACT.json.
+// (keras_lowlight/runtime/packing.py, raw.py, enhance.py, runtime.py), driven by MODEL_CONTRACT.json.
 
 /** Canonical Bayer packing offsets [R, G1, B, G2] (G1 on the red row) for a 2×2 pattern. */
 export function bayerOffsets(pattern) {
@@ -19,7 +19,7 @@ export function amplificationRatio(exposureTime, pre) {
   return pre.ratio.default;
 }
 
-/** `--ratio auto` (the contract's `ratio.auto`, keras_lowlight/exposure.py): target signal / the
+/** `--ratio auto` (the contract's `ratio.auto`, keras_lowlight/runtime/exposure.py): target signal / the
  *  mean black-subtracted level of the whole mosaic (NOT clipped), within [1, max]; a frame whose
  *  level would need more than `max_auto_ratio` has no usable signal and is refused. */
 export function autoRatio(dng, pre) {
@@ -61,7 +61,7 @@ export function packBayer(dng, ratio, pre) {
 
 const roundUp = (v, m) => Math.ceil(v / m) * m;
 
-/** Same as keras_lowlight.runtime.tile_plan: (tile, overlap, core) along one axis. */
+/** Same as keras_lowlight.runtime.engine.tile_plan: (tile, overlap, core) along one axis. */
 export function tilePlan(size, tile, overlap, multiple, shrink = true) {
   overlap = roundUp(Math.max(0, overlap), multiple);
   tile = roundUp(Math.max(1, tile), multiple);
@@ -141,9 +141,9 @@ export function toImageData({data, height, width}) {
   return new ImageData(rgba, width, height);
 }
 
-// === Rendering a RAW-head output (keras_lowlight/isp.py render_packed; the contract's `render`) ===
+// === Rendering a RAW-head output (keras_lowlight/runtime/isp.py render_packed; the contract's `render`) ===
 
-// Linear sRGB (D65) → XYZ, as keras_lowlight.unprocess.RGB_TO_XYZ.
+// Linear sRGB (D65) → XYZ, as keras_lowlight.runtime.unprocess.RGB_TO_XYZ.
 const RGB_TO_XYZ = [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
                     [0.0193339, 0.1191920, 0.9503041]];
 

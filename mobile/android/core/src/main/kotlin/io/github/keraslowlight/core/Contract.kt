@@ -31,7 +31,7 @@ class ModelEntry(
 
 /**
  * mobile/MODEL_CONTRACT.json, the only place the app takes its settings from: preprocessing rules
- * and one entry per shipped model. Written by keras_lowlight/contract.py.
+ * and one entry per shipped model. Written by keras_lowlight/runtime/contract.py.
  */
 class ModelContract(val ratio: RatioRule, val models: List<ModelEntry>) {
     /**
@@ -76,7 +76,7 @@ class ModelContract(val ratio: RatioRule, val models: List<ModelEntry>) {
         /**
          * preprocessing.ratio.auto: `target_signal`, and the no-signal bound as a number
          * (`max_auto_ratio`) or as the contract's sentence "statistic <= target_signal / N"; 4 × max
-         * (keras_lowlight.exposure.MAX_AUTO_RATIO) when neither says.
+         * (keras_lowlight.runtime.exposure.MAX_AUTO_RATIO) when neither says.
          */
         private fun autoRule(auto: JSONObject, max: Double): AutoRatioRule {
             val target = auto.getDouble("target_signal")
