@@ -126,3 +126,22 @@ def test_train_api_refuses_what_the_cli_refuses(tmp_path, field, value):
     with pytest.raises(train_lib.TrainingError, match=field):  # before any model, data or folder
         train_lib.train("tiny_mobile", output=str(tmp_path / "run"), **{field: value})
     assert not (tmp_path / "run").exists()
+
+
+def test_a_resumed_run_does_not_overwrite_a_better_best_model(tmp_path):
+    """After a restart the first epoch must beat the best value of the run so far, not −∞."""
+    from keras_lowlight.training.checkpoints import BestModelCheckpoint
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    path = tmp_path / "best.keras"
+    first = BestModelCheckpoint(path, monitor="val_psnr")
+    first.set_model(model)
+    first.on_epoch_end(0, {"val_psnr": 30.0})
+    saved = path.read_bytes()
+    resumed = BestModelCheckpoint(path, monitor="val_psnr")  # a new process, same run folder
+    resumed.set_model(model)
+    model.set_weights([w + 1 for w in model.get_weights()])
+    resumed.on_epoch_end(1, {"val_psnr": 29.0})  # worse: best.keras stays as it was
+    assert path.read_bytes() == saved and resumed.best == 30.0
+    resumed.on_epoch_end(2, {"val_psnr": 31.0})  # better: replaced
+    assert path.read_bytes() != saved and resumed.best == 31.0

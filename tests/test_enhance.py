@@ -46,7 +46,7 @@ def test_bayer_and_xtrans_outputs_have_the_right_size(tmp_path, tiny_models, bac
                        black_level=1024, make="Fujifilm", model="X-T2", exposure_time=0.1)
     for path, cfa, (h, w) in ((bayer, "bayer", (100, 134)), (xtrans, "xtrans", (96, 120))):
         report = enhance_lib.enhance([path], tmp_path / "out", model=str(tiny_models[cfa][backend]),
-                                     backend=backend, progress=False)
+                                     backend=backend, fmt="png", progress=False)
         assert not report.failed, report.failed
         png16, png8 = report.written[str(path)]
         from PIL import Image
@@ -76,8 +76,7 @@ def test_folder_batch_skips_corrupt_files_and_reports_them(tmp_path, tiny_models
     assert len(errors) == 1 and "00009_00_0.04s.ARW" in errors[0]
     assert "Traceback" not in out.stderr
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert written == ["00000_00_0.04s.png", "00000_00_0.04s_16bit.png", "00001_00_0.04s.png",
-                       "00001_00_0.04s_16bit.png"]
+    assert written == ["00000_00_0.04s.png", "00001_00_0.04s.png"]  # the default: one 8-bit PNG each
 
 
 def test_error_lines_never_share_a_line_with_the_progress_bar(tmp_path, tiny_models, capsys):
@@ -122,13 +121,24 @@ def test_cfa_mismatch_and_bad_arguments_are_one_line_errors(tmp_path, tiny_model
 
 
 def test_ratio_rules(write_raw):
+    """An explicit ratio wins, then a target exposure, then a SID file name; otherwise the frame's
+    own level decides (`--ratio auto` is the default), even when the file states its exposure."""
+    from keras_lowlight.runtime.exposure import estimate_ratio
+
     path, _ = write_raw("00001_00_0.04s.ARW")
     image = read_raw(path)
     assert enhance_lib.amplification_ratio(image) == pytest.approx(250)
     assert enhance_lib.amplification_ratio(image, target_exposure=30) == pytest.approx(300)  # capped
     assert enhance_lib.amplification_ratio(image, ratio=50) == 50
+    auto = estimate_ratio(image)
+    assert auto != pytest.approx(250) and enhance_lib.amplification_ratio(image, ratio="auto") == auto
     image.exposure_time = None
-    assert enhance_lib.amplification_ratio(image) == enhance_lib.DEFAULT_RATIO
+    assert enhance_lib.amplification_ratio(image) == pytest.approx(250)  # the name alone is enough
+    own, _ = write_raw("IMG_0001.dng", exposure_time=0.04)
+    image = read_raw(own)
+    assert image.exposure_time == pytest.approx(0.04)
+    assert enhance_lib.amplification_ratio(image) == estimate_ratio(image)
+    assert enhance_lib.amplification_ratio(image, target_exposure=10) == pytest.approx(250)
 
 
 def test_outputs_are_written_atomically(tmp_path, monkeypatch):

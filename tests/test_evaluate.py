@@ -96,6 +96,10 @@ def test_raw_head_output_and_truth_are_rendered_alike(tmp_path, monkeypatch):
     assert all(r.psnr > 80 and r.delta_e < 1e-3 for r in perfect.results)
     noisy = evaluate(None, output=tmp_path, predictor=lambda packed: packed, head="raw", progress=False)
     assert all(r.psnr < 45 and r.delta_e > 0.1 for r in noisy.results)
+    # Like with like: a RAW-head "model" that returns its input IS amplification-only, because the
+    # baseline is rendered by the same ISP with the file's colour (no oracle colour fit).
+    for r in noisy.results:
+        assert (r.psnr, r.ssim, r.delta_e) == pytest.approx((r.baseline_psnr, r.baseline_ssim, r.baseline_delta_e))
     # The head is read from a Keras model: a RAW-head model goes through the RAW path by itself.
     model = models.get("tiny", head="raw")
     auto = evaluate(model, output=None, progress=False)

@@ -94,3 +94,32 @@ def test_report_sees_ops_outside_xnnpack():
         pytest.skip("the measured partial graph is no longer shipped")
     report = delegation_report(path)
     assert not report.whole_graph and "SPACE_TO_DEPTH" in report.outside_ops and report.partitions == 2
+
+
+@pytest.mark.parametrize("full_res_filters, raw_residual", [(0, False), (8, True), (8, False)])
+@pytest.mark.parametrize("any_size", [True, False])
+def test_raw_head_variants_describe_themselves_and_keep_their_head(full_res_filters, raw_residual, any_size):
+    """The RAW-head options (a packed-resolution level, direct vs residual output) survive the
+    round trip through `describe` — what the tf_keras twin (QAT) and the fixed-shape export rebuild
+    from — and the model still reads as a RAW head with or without the size adapters."""
+    model = models.get("tiny_mobile_unet", head="raw", full_res_filters=full_res_filters,
+                       raw_residual=raw_residual, any_size=any_size)
+    assert models.head_of(model) == "raw"
+    kind, described = models.describe(model)
+    assert described.get("full_res_filters", 0) == full_res_filters
+    assert described.get("raw_residual", True) == raw_residual
+    rebuilt = models.get("tiny_mobile_unet", head="raw", **{k: v for k, v in described.items()
+                                                          if k in ("full_res_filters", "raw_residual", "any_size")})
+    assert rebuilt.count_params() == model.count_params()
+    x = np.random.default_rng(1).random((1, 16, 24, 4), dtype=np.float32)
+    twin = models.build_tf_keras_twin(model)
+    np.testing.assert_allclose(twin(x).numpy(), model(x).numpy(), atol=1e-5)
+    # direct: an all-zero correction no longer returns the input (residual: it does)
+    zeroed = models.get("tiny_mobile_unet", head="raw", full_res_filters=full_res_filters, raw_residual=raw_residual)
+    zeroed.set_weights([np.zeros_like(w) for w in zeroed.get_weights()])
+    assert np.allclose(zeroed(x).numpy(), x) == raw_residual
+
+
+def test_full_resolution_level_is_raw_head_only():
+    with pytest.raises(ValueError, match="full_res_filters"):
+        models.get("tiny_mobile_unet", head="srgb", full_res_filters=8)

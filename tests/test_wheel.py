@@ -80,7 +80,7 @@ def test_installed_package_enhances_with_the_shipped_model(installed, tmp_path):
     out = subprocess.run([str(installed / "lowlight"), "enhance", str(raw), "-o", str(tmp_path / "out")],
                          capture_output=True, text=True, env=_clean_env(), cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["00001_00_0.04s.png", "00001_00_0.04s_16bit.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["00001_00_0.04s.png"]
 
 
 def _free_port() -> int:

@@ -164,7 +164,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_enhance(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("enhance", help="RAW files or folders → 16-bit PNG + 8-bit PNG (or TIFF, …: --format)")
+    p = sub.add_parser("enhance", help="RAW files or folders → 8-bit sRGB PNG (16-bit PNG, TIFF, …: --format)")
     p.add_argument("inputs", nargs="+", help="RAW files (ARW, RAF, DNG, …) or folders of them")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--model", default=None,
@@ -172,15 +172,16 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     ratio = p.add_mutually_exclusive_group()
     ratio.add_argument("--ratio", type=A.NumberOrWord(("auto",), float, 0.0, 300.0, exclusive_minimum=True,
                                                    what="SID's cap"), default=None,
-        help="amplification ratio (capped at 300), or 'auto': estimated from the frame's own signal level")
+        help="amplification ratio (capped at 300), or 'auto' (the default unless the file has a SID name, "
+             "SSSSS_BB_Es.ARW, which gives 10 s / its exposure): estimated from the frame's own signal level")
     ratio.add_argument("--target-exposure", type=A.positive_float(86400.0, what="seconds"), default=None,
-                       help="exposure in seconds to simulate; ratio = target / the file's exposure (default 10 s)")
+                       help="exposure in seconds to simulate; ratio = target / the file's exposure")
     p.add_argument("--backend", choices=("auto", "tflite", "keras"), default="auto",
                    help="auto (default): LiteRT for a .tflite or the shipped model (no TensorFlow), Keras for .keras")
     p.add_argument("--tile", type=A.positive_int(8192, minimum=16), default=None,
         help="tile side in packed pixels (default: the runtime's)")
     p.add_argument("--format", type=A.formats, default=None, metavar="FORMATS",
-                   help="comma-separated outputs: png16, png8, tiff, … (default: png16,png8)")
+                   help="comma-separated outputs: png8, png16, tiff, …; png = png16,png8 (default: png8)")
     p.add_argument("--threads", type=A.positive_int(1024), default=2, help="LiteRT threads")
 
     def run(args: argparse.Namespace) -> int:

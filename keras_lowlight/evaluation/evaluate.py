@@ -7,8 +7,15 @@ clipped to [0, 1]; PSNR/SSIM use data_range 1 (see `keras_lowlight.models.metric
 
 Beside the model, every table carries amplification-only and, with `baselines=("bm3d",)`
 (`lowlight evaluate --baseline bm3d`), BM3D on the packed RAW under the generalised Anscombe
-transform with noise parameters estimated from each frame (`keras_lowlight.evaluation.baseline`), both
-rendered with the same oracle colour fit, and BM3D's time per output megapixel.
+transform with noise parameters estimated from each frame (`keras_lowlight.evaluation.baseline`), and
+BM3D's time per output megapixel. Both baselines are rendered like the model's output:
+
+* sRGB-head model (it learned colour from its training pairs): with an oracle colour fit — a
+  3×3 matrix fitted to each ground truth — so the baselines are not handicapped by colour;
+* RAW-head model (colour comes from the file): with the same ISP and the file's own white
+  balance and colour matrix as the model's output and the truth. An oracle fit there would be
+  a hidden advantage: least squares against the truth also shrinks noise (several dB on the
+  amplified input of sid/synthetic test frames), which no real render can do.
 
 Colour error: every table and row also carries the mean CIEDE2000 ΔE (sRGB → CIELAB D65,
 scikit-image), the number that moves when a whole image shifts colour while PSNR barely does.
@@ -114,8 +121,8 @@ class EvalReport:
             )
         if bm3d:
             lines.append("\nBM3D: packed RAW, generalised Anscombe transform with Poisson-Gaussian parameters "
-                         "estimated per frame, exact unbiased inverse (Mäkitalo & Foi 2013), same oracle colour "
-                         "rendering as amplify-only; s/MP = seconds of BM3D per output megapixel on this machine.")
+                         "estimated per frame, exact unbiased inverse (Mäkitalo & Foi 2013), rendered exactly like "
+                         "amplify-only (oracle colour fit for an sRGB-head model, the file's colour for a RAW-head one); s/MP = seconds of BM3D per output megapixel on this machine.")
         return "\n".join(lines)
 
 
@@ -214,14 +221,14 @@ def evaluate(
 ) -> EvalReport:
     """Evaluates a Keras model (or `.keras` path, or a predictor callable) at full resolution.
 
-    Writes `per_image.csv`, `summary.md` and `contact_sheet.png` (amplified input with oracle
-    colour, model output, ground truth) into `output`. `baselines=("bm3d",)` adds BM3D columns (slow: seconds per megapixel).
+    Writes `per_image.csv`, `summary.md` and `contact_sheet.png` (amplified input rendered like
+    the baselines, model output, ground truth) into `output`. `baselines=("bm3d",)` adds BM3D columns (slow: seconds per megapixel).
     `head`: "srgb" or "raw" (see the module docstring); default: read from the model, "srgb" for
     a bare predictor.
     """
     from tqdm import tqdm
 
-    from keras_lowlight.evaluation.baseline import amplify_only
+    from keras_lowlight.evaluation.baseline import render_oracle
     from keras_lowlight.models.metrics import delta_e2000_np, psnr_np
 
     unknown = [b for b in baselines if b not in BASELINES]
@@ -253,7 +260,13 @@ def evaluate(
             out, target = render_raw_pair(out, pair)
         else:
             target = pair.target[: out.shape[0], : out.shape[1]]
-        base = amplify_only(pair.packed, target)
+        if head == "raw":
+            def render_baseline(packed, pair=pair):
+                return render_raw_pair(np.clip(packed, 0.0, 1.0), pair)[0]
+        else:
+            def render_baseline(packed, target=target):
+                return render_oracle(packed, target)
+        base = render_baseline(pair.packed)
         result = ImageResult(
             file=pair.file, scene_id=pair.scene_id, burst=pair.burst, ratio=pair.ratio,
             psnr=psnr_np(target, out), ssim=ssim_np(target, out),
@@ -262,12 +275,12 @@ def evaluate(
         )
         row_images = [base, out, target]
         if "bm3d" in baselines:
-            from keras_lowlight.evaluation.baseline import bm3d_packed, render_oracle
+            from keras_lowlight.evaluation.baseline import bm3d_packed
 
             start = time.perf_counter()
             denoised = bm3d_packed(pair.packed)
             result.bm3d_seconds = time.perf_counter() - start
-            classical = render_oracle(denoised, target)
+            classical = render_baseline(denoised)
             result.bm3d_psnr, result.bm3d_ssim = psnr_np(target, classical), ssim_np(target, classical)
             result.bm3d_delta_e = delta_e2000_np(target, classical)
             result.megapixels = target.shape[0] * target.shape[1] / 1e6
@@ -302,9 +315,10 @@ def evaluate(
 
         write_atomically(report.csv_path, write_csv)
         write_atomically(out_dir / "summary.md", lambda f: f.write((report.table() + "\n").encode()))
+        colour = "file colour" if head == "raw" else "oracle colour"
         report.sheet_path = contact_sheet(
             sheet_rows, out_dir / "contact_sheet.png",
-            columns=("amplified input (oracle colour)", *(("BM3D (oracle colour)",) if "bm3d" in baselines else ()),
+            columns=(f"amplified input ({colour})", *((f"BM3D ({colour})",) if "bm3d" in baselines else ()),
                      "model output", "ground truth"),
         )
     return report

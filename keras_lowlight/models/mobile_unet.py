@@ -50,6 +50,8 @@ def mobile_unet_graph(
     scale: int = 2,
     any_size: bool = True,
     head: str = "srgb",
+    full_res_filters: int = 0,
+    raw_residual: bool = True,
     name: str = "mobile_unet",
 ) -> Any:
     filters = tuple(filters)
@@ -64,10 +66,18 @@ def mobile_unet_graph(
     if isinstance(level_blocks, bool) or not isinstance(level_blocks, int) or level_blocks < 0:
         raise ValueError(f"`level_blocks` must be an integer ≥ 0. Received: level_blocks={level_blocks!r}")
     check_choice("head", head, ("srgb", "raw"))
-    f1, f2, f3 = filters
-
+    if isinstance(full_res_filters, bool) or not isinstance(full_res_filters, int) or full_res_filters < 0:
+        raise ValueError(f"`full_res_filters` must be an integer ≥ 0. Received: full_res_filters={full_res_filters!r}")
+    if full_res_filters and head != "raw":
+        raise ValueError("`full_res_filters` is implemented for head='raw' only")
+    f0, (f1, f2, f3) = full_res_filters, filters
     inputs = kit.input(in_channels, name="packed_raw")
     x = kit.pad_to_multiple(inputs, 2**LEVELS, name="pad_to_multiple") if any_size else inputs
+    enc0 = None
+    if f0:  # a level at the packed resolution: the decoder gets the input's fine detail back
+        enc0 = _level_blocks(kit, kit.act(kit.conv(x, f0, 3, name="enc0_conv"), leaky_slope, "enc0_act"),
+                             f0, level_blocks, leaky_slope, "enc0")
+        x = enc0
     enc1 = _level_blocks(kit, kit.act(kit.strided_conv(x, f1, 3, name="enc1_down"), leaky_slope, "enc1_act"),
                          f1, level_blocks, leaky_slope, "enc1")
     enc2 = _level_blocks(kit, kit.act(kit.strided_conv(enc1, f2, 3, name="enc2_down"), leaky_slope, "enc2_act"),
@@ -78,12 +88,24 @@ def mobile_unet_graph(
         x = kit.depth_to_space(kit.conv(x, 4 * width, 1, name=f"dec{level}_up_conv"), 2, name=f"dec{level}_up")
         x = kit.add(x, skip, name=f"dec{level}_skip")
         x = _level_blocks(kit, x, width, level_blocks, leaky_slope, f"dec{level}")
+    if enc0 is not None:  # up to the packed resolution, add the full-resolution features
+        x = kit.depth_to_space(kit.conv(x, 4 * f0, 1, name="dec0_up_conv"), 2, name="dec0_up")
+        x = kit.add(x, enc0, name="dec0_skip")
+        x = _level_blocks(kit, x, f0, level_blocks, leaky_slope, "dec0")
 
-    if head == "raw":  # back to the packed resolution (×2), in_channels out, plus the input
-        x = kit.depth_to_space(kit.conv(x, in_channels * 4, 3, name="upsample_conv"), 2, name="pixel_shuffle")
+    if head == "raw":  # at the packed resolution, in_channels out; the output layer is named `raw`
+        # Residual: input + a learned correction (the correction's own last layer is `raw_residual`).
+        # Direct: the clean RAW itself — the noise need not pass through the half-resolution
+        # bottleneck to be cancelled, which measured far better (benchmarks/results/raw_head_ab.md).
+        named_raw = not raw_residual and not any_size  # the graph's last layer is the output itself
+        if enc0 is not None:
+            x = kit.conv(x, in_channels, 3, name="raw" if named_raw else "output_conv")
+        else:
+            x = kit.conv(x, in_channels * 4, 3, name="upsample_conv")
+            x = kit.depth_to_space(x, 2, name="raw" if named_raw else "pixel_shuffle")
         if any_size:
-            x = kit.crop_to_match(x, inputs, 1, name="raw_residual")
-        return kit.model(inputs, raw_output(kit, inputs, x), name=name)
+            x = kit.crop_to_match(x, inputs, 1, name="raw_residual" if raw_residual else "raw")
+        return kit.model(inputs, raw_output(kit, inputs, x) if raw_residual else x, name=name)
     factor = 2 * scale
     x = kit.conv(x, 3 * factor * factor, 3, name="upsample_conv")
     if any_size:
@@ -105,6 +127,8 @@ def mobile_unet(
     scale: int = 2,
     any_size: bool = True,
     head: str = "srgb",
+    full_res_filters: int = 0,
+    raw_residual: bool = True,
     name: str = "mobile_unet",
 ):
     """Builds the multi-scale mobile encoder-decoder (see the module docstring) as a Keras 3 model.
@@ -116,7 +140,10 @@ def mobile_unet(
         in_channels / scale: 4 and 2 for Bayer, 9 and 3 for X-Trans.
         any_size: pad to a multiple of 8 and crop back (any H×W); False drops those
             shape-dependent ops (H, W must be multiples of 8), the graph for LiteRT.
-        head: "srgb" or "raw" (the clean packed RAW, input + learned residual).
+        head: "srgb" or "raw" (the clean packed RAW).
+        full_res_filters: width of an extra level at the packed resolution (0: none; RAW head).
+        raw_residual: RAW head: output = input + learned correction (True), or the clean RAW
+            predicted directly (False).
 
     Example:
     >>> model = mobile_unet()
@@ -126,5 +153,5 @@ def mobile_unet(
     return mobile_unet_graph(
         Keras3Kit(), filters=filters, bottom_blocks=bottom_blocks, level_blocks=level_blocks, use_se=use_se,
         se_reduction=se_reduction, leaky_slope=leaky_slope, in_channels=in_channels, scale=scale,
-        any_size=any_size, head=head, name=name,
+        any_size=any_size, head=head, full_res_filters=full_res_filters, raw_residual=raw_residual, name=name,
     )

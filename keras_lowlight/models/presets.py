@@ -184,7 +184,14 @@ def describe(model) -> tuple[str, dict[str, Any]]:
         else:
             factor = int(model.get_layer("pixel_shuffle" if "CropToMatch" in by_type else "srgb").block_size)
             scale = factor // 2
+        extra = {}
+        if head == "raw":  # only stated when not the builder's defaults, so older files describe as before
+            if "enc0_conv" in names:
+                extra["full_res_filters"] = int(model.get_layer("enc0_conv").filters)
+            if type(model.get_layer("raw")).__name__ != "Add":
+                extra["raw_residual"] = False
         return "mobile_unet", {
+            **extra,
             "filters": widths, "bottom_blocks": len(bottom), "level_blocks": len(enc1),
             "use_se": bottom[0].use_se, "se_reduction": bottom[0].se_reduction,
             "leaky_slope": bottom[0].leaky_slope, "in_channels": in_channels, "scale": scale,

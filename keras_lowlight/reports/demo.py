@@ -74,7 +74,8 @@ def compare_on_sample(out: Path, fresh_model: Path, label: str) -> dict[str, Pat
         (label, fresh_model, out / "enhanced"),
         ("after: shipped model (int8)", resolve_model_path(None, "bayer", "tflite"), out / "enhanced_shipped"),
     ):
-        files = enhance([raw_path], folder, model=str(model_path), backend="tflite", progress=False)
+        files = enhance([raw_path], folder, model=str(model_path), backend="tflite", fmt="png16,png8",
+                        progress=False)
         outputs.append((caption, np.asarray(Image.open(files.written[str(raw_path)][-1]), np.float32) / 255.0))
         written[f"enhanced 16-bit PNG ({folder.name})"] = files.written[str(raw_path)][0]
     written["before/after picture"] = before_after(raw_path, outputs, truth, ratio, out / "before_after.png")

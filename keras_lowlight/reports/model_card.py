@@ -250,7 +250,8 @@ def _picture(out: Path, tflite: Path) -> Path:
 
     with tempfile.TemporaryDirectory() as tmp:
         raw_path, truth = write_sample_raw(Path(tmp))
-        report = enhance([raw_path], Path(tmp) / "out", model=str(tflite), backend="tflite", progress=False)
+        report = enhance([raw_path], Path(tmp) / "out", model=str(tflite), backend="tflite", fmt="png16",
+                         progress=False)
         import tensorflow as tf
 
         png16 = report.written[str(raw_path)][0]

@@ -3,7 +3,7 @@
 Each file is read through LibRaw, packed for its CFA, amplified by a ratio taken from the
 exposure times (SID names or EXIF) or given, sent through a model of its CFA (LiteRT by default,
 or Keras; tiled so a full frame fits in memory) and written in the `--format`s asked for
-(`keras_lowlight.runtime.writers`: 16-bit PNG + 8-bit PNG by default, TIFF, …). Every write goes through a
+(`keras_lowlight.runtime.writers`: one 8-bit PNG by default; 16-bit PNG, TIFF, …). Every write goes through a
 temporary file and a rename: a crash never leaves half an image. A file that cannot be read is
 reported in one line and skipped; the others go on.
 
@@ -28,11 +28,10 @@ import numpy as np
 from keras_lowlight.runtime import packing, writers
 from keras_lowlight.runtime.conventions import CFA_FOR_CHANNELS, MAX_RATIO, amplify
 from keras_lowlight.runtime.errors import LowlightError, RawReadError
-from keras_lowlight.runtime.raw import RawImage, read_raw
+from keras_lowlight.runtime.raw import RawImage, exposure_from_name, read_raw
 
 RAW_EXTENSIONS = {".arw", ".raf", ".dng", ".nef", ".cr2", ".cr3", ".orf", ".rw2", ".pef", ".srw", ".nrw", ".3fr"}
 DEFAULT_TARGET_EXPOSURE = 10.0  # seconds: SID's Sony long exposures (ratios 100/250/300 ↔ 0.1/0.04/0.033 s)
-DEFAULT_RATIO = 100.0
 BACKENDS = ("auto", "tflite", "keras")
 # The shipped model per CFA (folder under the models folder), used when --model is not given.
 DEFAULT_MODELS = {"bayer": "mobile_bayer", "xtrans": "mobile_xtrans"}
@@ -70,28 +69,30 @@ def collect_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
 
 def amplification_ratio(image: RawImage, ratio: float | str | None = None, target_exposure: float | None = None
                         ) -> float:
-    """The ratio to apply: given (a number, or "auto": estimated from the frame by
-    `keras_lowlight.runtime.exposure`), or target exposure / the frame's exposure, capped at 300."""
+    """The ratio to apply: given (a number, or "auto"), else target exposure / the frame's exposure
+    when a target is given, else SID's from a SID file name (10 s / its exposure), else "auto":
+    estimated from the frame by `keras_lowlight.runtime.exposure` (an EXIF exposure time alone says nothing
+    about how bright the scene was). Capped at 300."""
     if ratio is not None and target_exposure is not None:
         raise LowlightError("give either --ratio or --target-exposure, not both")
-    if isinstance(ratio, str):
-        if ratio != "auto":
-            raise LowlightError(f"--ratio must be a number > 0 or 'auto', got {ratio!r}")
-        from keras_lowlight.runtime.exposure import estimate_ratio
-
-        return estimate_ratio(image)
-    if ratio is not None:
+    if isinstance(ratio, str) and ratio != "auto":
+        raise LowlightError(f"--ratio must be a number > 0 or 'auto', got {ratio!r}")
+    if ratio is not None and ratio != "auto":
         if not 0 < ratio < float("inf"):  # also refuses NaN
             raise LowlightError(f"--ratio must be a finite number > 0, got {ratio}")
         return float(ratio)
-    if target_exposure is not None and not 0 < target_exposure < float("inf"):
-        raise LowlightError(f"--target-exposure must be a finite number of seconds > 0, got {target_exposure}")
-    if image.exposure_time:
-        target = target_exposure if target_exposure is not None else DEFAULT_TARGET_EXPOSURE
-        return float(min(max(target / image.exposure_time, 1.0), MAX_RATIO))
     if target_exposure is not None:
-        raise LowlightError(f"{image.path}: exposure time unknown; give --ratio instead of --target-exposure")
-    return DEFAULT_RATIO
+        if not 0 < target_exposure < float("inf"):
+            raise LowlightError(f"--target-exposure must be a finite number of seconds > 0, got {target_exposure}")
+        if not image.exposure_time:
+            raise LowlightError(f"{image.path}: exposure time unknown; give --ratio instead of --target-exposure")
+        return float(min(max(target_exposure / image.exposure_time, 1.0), MAX_RATIO))
+    named = exposure_from_name(image.path) if ratio is None else None
+    if named:
+        return float(min(max(DEFAULT_TARGET_EXPOSURE / named, 1.0), MAX_RATIO))
+    from keras_lowlight.runtime.exposure import estimate_ratio
+
+    return estimate_ratio(image)
 
 
 def prepare_input(image: RawImage, ratio: float) -> np.ndarray:
@@ -230,7 +231,7 @@ def check_formats_fit_model(formats: Iterable[str], predictor: LoadedModel, path
 
 
 def write_outputs(srgb: np.ndarray, out_dir: Path, stem: str, fmt: str = "png") -> list[Path]:
-    """The chosen formats (default: 16-bit PNG + 8-bit PNG) of a float sRGB frame, each atomically."""
+    """The chosen formats (here `png`: 16-bit PNG + 8-bit PNG) of a float sRGB frame, each atomically."""
     return writers.write_frame(writers.Frame(srgb), Path(out_dir), stem, writers.parse_formats(fmt))
 
 

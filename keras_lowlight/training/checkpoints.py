@@ -100,7 +100,11 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
 class BestModelCheckpoint(keras.callbacks.Callback):
     """Saves the model when `monitor` improves (mode "max" or "min"), atomically; a NaN metric is
-    never an improvement."""
+    never an improvement.
+
+    The best value so far is kept beside the model (`<name>.json`) and read back when a run
+    resumes: otherwise the first epoch after a restart would always "improve" on −∞ and
+    overwrite a better `best.keras` with a worse one."""
 
     def __init__(self, path: str | os.PathLike, monitor: str, mode: str = "max"):
         super().__init__()
@@ -108,6 +112,14 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
         self.path, self.monitor, self.mode = Path(path), monitor, mode
         self.best = -math.inf if mode == "max" else math.inf
+        self.record = self.path.with_suffix(".json")
+        if self.path.exists() and self.record.exists():
+            try:
+                saved = json.loads(self.record.read_text())
+                if saved.get("monitor") == monitor and math.isfinite(float(saved["value"])):
+                    self.best = float(saved["value"])
+            except (ValueError, KeyError, TypeError):
+                pass  # an unreadable record: start from scratch, as before
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -117,3 +129,5 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         if (value > self.best) if self.mode == "max" else (value < self.best):
             self.best = value
             save_model_atomically(self.model, self.path)
+            record = {"monitor": self.monitor, "value": value, "epoch": int(epoch)}
+            write_atomically(self.record, json.dumps(record).encode())
