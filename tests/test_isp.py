@@ -61,3 +61,43 @@ def test_delta_e_is_zero_for_equal_images_and_grows_with_a_colour_cast():
     assert delta_e2000_np(image, image) == pytest.approx(0.0, abs=1e-9)
     warm = np.clip(image * [1.15, 1.0, 0.85], 0, 1)
     assert delta_e2000_np(image, warm) > 3.0
+
+
+def _codes_apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a.astype(np.int64) - b.astype(np.int64))
+
+
+@pytest.mark.parametrize("pattern", ["RGGB", "BGGR", "GRBG", "GBRG", XTRANS_REFERENCE])
+def test_the_fast_integer_render_is_within_one_code_of_the_reference(pattern, monkeypatch):
+    """`render_packed_quantized` (float32, banded, threaded, lookup-table curve: what `enhance`
+    writes for a RAW-head model) against the writers' quantisation of the float64 reference.
+    Small bands, odd sizes and values outside [0, 1] exercise the band seams and mirror edges."""
+    from keras_lowlight.runtime.writers import quantize
+
+    monkeypatch.setattr(isp, "_BAND_ROWS", 4)
+    rng = np.random.default_rng(3)
+    channels = packing.layout_for(pattern).channels
+    packed = (rng.random((23 if channels == 4 else 12, 17 if channels == 4 else 9, channels)) * 1.3 - 0.1)
+    packed = packed.astype(np.float32)
+    wb = (2.3, 1.0, 1.6)
+    reference = isp.render_packed(packed, pattern, wb, XYZ_TO_CAMERAS[0])
+    for bits in (8, 16):
+        fast = isp.render_packed_quantized(packed, pattern, wb, XYZ_TO_CAMERAS[0], bits)
+        assert fast.dtype == (np.uint8 if bits == 8 else np.uint16) and fast.shape == reference.shape
+        apart = _codes_apart(fast, quantize(reference, bits))
+        assert apart.max() <= 1 and apart.mean() < 0.05
+        np.testing.assert_array_equal(fast, isp.render_packed_quantized(packed, pattern, wb, XYZ_TO_CAMERAS[0],
+                                                                          bits, workers=1))
+
+
+def test_the_fast_render_lands_on_the_right_side_of_the_bt709_break():
+    """The curve jumps 26 16-bit codes at linear 0.018: a grey ramp across it, rendered through
+    the lookup table, must agree with the exact curve on every sample."""
+    from keras_lowlight.runtime.writers import quantize
+
+    linear = np.linspace(0.018 - 2e-4, 0.018 + 2e-4, 64 * 64).reshape(64, 64)
+    grey = np.repeat(linear[..., None], 3, -1)  # camera RGB = sRGB with an identity camera and white balance
+    packed = packing.pack(mosaic(grey, "RGGB"), "RGGB")
+    fast = isp.render_packed_quantized(packed, "RGGB", (1.0, 1.0, 1.0), np.linalg.inv(isp.RGB_TO_XYZ), 16)
+    exact = quantize(isp.bt709_curve(grey).astype(np.float32), 16)
+    assert _codes_apart(fast[2:-2, 2:-2], exact[2:-2, 2:-2]).max() <= 1

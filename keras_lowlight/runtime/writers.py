@@ -175,11 +175,14 @@ class Frame:
         """The image quantised to `bits` (computed once, shared by formats of the same depth)."""
         if bits not in self.quantized:
             if self.srgb is None and self.raw is not None and self.source is not None:
-                # A RAW-head output: rendered once, with the source file's own colour metadata.
-                from keras_lowlight.runtime.isp import render_packed
+                # A RAW-head output: rendered with the source file's own colour metadata, straight to
+                # integers (isp's fast path: ~0.5 s of CPU for 24 MP, within 1 code of quantize(render_packed)).
+                from keras_lowlight.runtime.isp import render_packed_quantized
 
                 source = self.source
-                self.srgb = render_packed(self.raw, source.cfa_pattern, source.white_balance, source.xyz_to_cam)
+                self.quantized[bits] = render_packed_quantized(self.raw, source.cfa_pattern, source.white_balance,
+                                                               source.xyz_to_cam, bits)
+                return self.quantized[bits]
             if self.srgb is None:
                 raise FormatError(f"no {bits}-bit rendering of this frame was made")
             self.quantized[bits] = quantize(self.srgb, bits)
