@@ -57,7 +57,7 @@ def _mosaic(shape, black=512, seed=0) -> np.ndarray:
 
 
 def _dng(path: Path, mosaic=None, **kw) -> Path:
-    from keras_lowlight.dng import write_dng
+    from keras_lowlight.runtime.dng import write_dng
 
     return write_dng(path, _mosaic((64, 96)) if mosaic is None else mosaic, kw.pop("cfa", "RGGB"),
                      exposure_time=kw.pop("exposure_time", 0.04), **kw)
@@ -81,7 +81,7 @@ def _patch_tag(data: bytes, tag: int, value: int | None = None, count: int | Non
 
 def build_corpus(folder: Path) -> list[Case]:
     """Writes every file of the corpus into `folder`; returns the cases."""
-    from keras_lowlight.packing import XTRANS_REFERENCE
+    from keras_lowlight.runtime.packing import XTRANS_REFERENCE
 
     folder.mkdir(parents=True, exist_ok=True)
     f = lambda name: folder / name  # noqa: E731

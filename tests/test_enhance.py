@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_lowlight import enhance as enhance_lib
-from keras_lowlight.dng import write_dng
-from keras_lowlight.packing import XTRANS_REFERENCE
-from keras_lowlight.raw import read_raw
+from keras_lowlight.runtime import enhance as enhance_lib
+from keras_lowlight.runtime.dng import write_dng
+from keras_lowlight.runtime.packing import XTRANS_REFERENCE
+from keras_lowlight.runtime.raw import read_raw
 
 
 def _dark_mosaic(shape, black=512, seed=0):
@@ -123,7 +123,7 @@ def test_cfa_mismatch_and_bad_arguments_are_one_line_errors(tmp_path, tiny_model
 def test_ratio_rules(write_raw):
     """An explicit ratio wins, then a target exposure, then a SID file name; otherwise the frame's
     own level decides (`--ratio auto` is the default), even when the file states its exposure."""
-    from keras_lowlight.exposure import estimate_ratio
+    from keras_lowlight.runtime.exposure import estimate_ratio
 
     path, _ = write_raw("00001_00_0.04s.ARW")
     image = read_raw(path)
@@ -143,7 +143,7 @@ def test_ratio_rules(write_raw):
 
 def test_outputs_are_written_atomically(tmp_path, monkeypatch):
     """A crash while encoding leaves no partial file behind."""
-    from keras_lowlight.files import write_atomically
+    from keras_lowlight.runtime.files import write_atomically
 
     def boom(f):
         f.write(b"partial")

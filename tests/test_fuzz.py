@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from fuzz_raw import mutate, run_case
-from keras_lowlight.dng import write_dng
-from keras_lowlight.packing import XTRANS_REFERENCE
+from keras_lowlight.runtime.dng import write_dng
+from keras_lowlight.runtime.packing import XTRANS_REFERENCE
 
 CASES = int(os.environ.get("LOWLIGHT_FUZZ_CASES", "600"))
 CANON_EVERY = 10  # every 10th case mutates the real camera file (it decodes ~30× slower than the fixtures)

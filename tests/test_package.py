@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_lowlight.errors import LowlightError
+from keras_lowlight.runtime.errors import LowlightError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,9 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_package_a_short_run(tmp_path):
     from keras_lowlight import models
-    from keras_lowlight.contract import CONTRACT_PATH
-    from keras_lowlight.model_card import package
-    from keras_lowlight.train import train
+    from keras_lowlight.runtime.contract import CONTRACT_PATH
+    from keras_lowlight.reports.model_card import package
+    from keras_lowlight.training.train import train
 
     contract_before = CONTRACT_PATH.read_text()
     run = tmp_path / "run"
@@ -53,14 +53,14 @@ def test_package_a_short_run(tmp_path):
 
 
 def test_package_refuses_an_unfinished_run(tmp_path):
-    from keras_lowlight.model_card import package
+    from keras_lowlight.reports.model_card import package
 
     with pytest.raises(LowlightError, match="best.keras"):
         package(tmp_path, tmp_path / "out")
 
 
 def test_existing_package_is_replaced_only_with_force(tmp_path):
-    from keras_lowlight.model_card import package
+    from keras_lowlight.reports.model_card import package
 
     run = tmp_path / "run"
     run.mkdir()
@@ -76,7 +76,7 @@ def test_existing_package_is_replaced_only_with_force(tmp_path):
 
 
 def test_swap_in_exchanges_the_folders(tmp_path):
-    from keras_lowlight.model_card import _swap_in
+    from keras_lowlight.reports.model_card import _swap_in
 
     old, new = tmp_path / "pkg", tmp_path / ".pkg.partial-1"
     old.mkdir()
@@ -88,7 +88,7 @@ def test_swap_in_exchanges_the_folders(tmp_path):
 
 
 def test_card_text_comes_from_the_run_config():
-    from keras_lowlight.model_card import render_card
+    from keras_lowlight.reports.model_card import render_card
 
     class Report:
         def table(self) -> str:
@@ -158,8 +158,8 @@ def test_a_killed_packager_leaves_the_previous_package_intact(tmp_path):
 
 
 def test_contract_status_says_whether_the_contract_describes_a_package(tmp_path):
-    from keras_lowlight.contract import REPO as repo
-    from keras_lowlight.model_card import contract_status
+    from keras_lowlight.runtime.contract import REPO as repo
+    from keras_lowlight.reports.model_card import contract_status
 
     shipped = sorted(p.parent for p in (repo / "saved_models").glob("*/model_int8.tflite"))
     assert shipped and "unchanged" in contract_status(shipped[0])

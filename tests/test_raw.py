@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_lowlight.errors import RawReadError
-from keras_lowlight.packing import BAYER_PATTERNS
-from keras_lowlight.unprocess import RGB_TO_XYZ
-from keras_lowlight.raw import exposure_from_name, normalize, read_raw
+from keras_lowlight.runtime.errors import RawReadError
+from keras_lowlight.runtime.packing import BAYER_PATTERNS
+from keras_lowlight.runtime.unprocess import RGB_TO_XYZ
+from keras_lowlight.runtime.raw import exposure_from_name, normalize, read_raw
 
 
 @pytest.mark.parametrize("cfa", BAYER_PATTERNS)
@@ -125,7 +125,7 @@ def test_linear_dng_is_unsupported(tmp_path):
 
 
 def test_unsupported_cfa_layout(tmp_path):
-    from keras_lowlight.dng import write_dng
+    from keras_lowlight.runtime.dng import write_dng
 
     p = tmp_path / "odd.dng"
     # A 6x6 layout that is no phase of X-Trans.

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_lowlight.dng import write_dng
-from keras_lowlight.errors import RawReadError
-from keras_lowlight.raw import read_raw
-from keras_lowlight.rawcheck import container_problem, mosaic_problem
+from keras_lowlight.runtime.dng import write_dng
+from keras_lowlight.runtime.errors import RawReadError
+from keras_lowlight.runtime.raw import read_raw
+from keras_lowlight.runtime.rawcheck import container_problem, mosaic_problem
 
 SONY_SHAPE = (2848, 4256)  # the a7S II's full mosaic: ~24 MB as an uncompressed DNG
 

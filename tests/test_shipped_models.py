@@ -65,9 +65,9 @@ CASES = [(folder, file) for folder in SHIPPED for file in sorted(_rows(folder))]
 
 @pytest.mark.parametrize("folder,file", CASES, ids=[f"{f.name}/{n}" for f, n in CASES])
 def test_card_numbers_reproduce_on_all_test_pairs(folder, file):
-    from keras_lowlight.contract import TILE
-    from keras_lowlight.evaluate import evaluate
-    from keras_lowlight.runtime import LiteRTEngine, enhance_frame
+    from keras_lowlight.runtime.contract import TILE
+    from keras_lowlight.evaluation.evaluate import evaluate
+    from keras_lowlight.runtime.engine import LiteRTEngine, enhance_frame
 
     metrics = json.loads((folder / "metrics.json").read_text())
     claimed = _rows(folder)[file]

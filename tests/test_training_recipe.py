@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from keras_lowlight import models
-from keras_lowlight import train as train_lib
+from keras_lowlight.training import train as train_lib
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = sorted((REPO / "configs").glob("*.json"))
