@@ -227,6 +227,7 @@ def _finish(rgb: tuple[np.ndarray, np.ndarray, np.ndarray], matrix: np.ndarray, 
     acc = np.empty_like(rgb[0])
     tmp = np.empty_like(rgb[0])
     index = np.empty(rgb[0].shape, np.intp)
+    codes = np.empty(rgb[0].shape, table.dtype)  # contiguous: a lookup into the strided output is ~1.5× slower
     for i in range(3):
         np.multiply(rgb[0], matrix[i, 0], out=acc)
         np.multiply(rgb[1], matrix[i, 1], out=tmp)
@@ -235,7 +236,8 @@ def _finish(rgb: tuple[np.ndarray, np.ndarray, np.ndarray], matrix: np.ndarray, 
         acc += tmp
         acc += np.float32(0.5)
         np.copyto(index, acc, casting="unsafe")  # truncation = rounding to the nearest table entry
-        np.take(table, index, out=outs[i], mode="clip")  # "clip" = the curve's clip to [0, 1]
+        np.take(table, index, out=codes, mode="clip")  # "clip" = the curve's clip to [0, 1]
+        np.copyto(outs[i], codes)
 
 
 def _bayer_band(packed: np.ndarray, sites: list[int], grid: list[str], i0: int, i1: int,
