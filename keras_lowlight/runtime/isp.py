@@ -337,9 +337,9 @@ def render_packed_quantized(packed: np.ndarray, cfa_pattern: str, white_balance,
     quantise — fast (float32, banded, threaded, a lookup-table curve) and within 1 code of
     `writers.quantize(render_packed(...), bits)`. Memory: the output and a few bands.
 
-    `workers` > 1 renders bands in that many threads: no faster on the 2-core machine of
-    benchmarks/results/isp_speed.md (0.29 s for 24 MP either way; the per-band numpy calls hold the GIL
-    about a third of the time), so one thread by default, leaving the other core to a batch's second lane."""
+    `workers` > 1 renders bands in that many threads: no faster on the shared 2-core machine of
+    benchmarks/results/isp_speed.md (~0.4 s of CPU for 24 MP; the per-band numpy calls hold the GIL
+    much of the time), so one thread by default, leaving the other core to a batch's second lane."""
     from keras_lowlight.runtime import packing
 
     if bits not in (8, 16):
