@@ -6,7 +6,8 @@
 The scene is `keras_lowlight.sensor_check` (the DNG's mosaic as the clean long exposure, short
 frames made with the calibrated noise model in the file's own DN scale), evaluated exactly as
 `lowlight evaluate` evaluates a test split: full-resolution tiled inference, PSNR / SSIM on
-sRGB against LibRaw's render of the DNG, amplification-only (oracle colour) beside each model.
+sRGB, amplification-only beside each model, rendered like the model (`keras_lowlight.evaluate`: oracle
+colour fit for an sRGB head, the same ISP with the file's colour for a RAW head).
 Without `--dng`, the pinned `tinydng==0.1.0` sdist is fetched from PyPI once into
 `~/.cache/keras_lowlight/tinydng/` (a benchmark may fetch; the product never does).
 Writes `benchmarks/results/real_sensor.{md,csv}` (benchmarks/_results.py).
@@ -42,7 +43,7 @@ def fetch_canon_dng() -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="+", help=".keras models (sRGB head) to score")
+    parser.add_argument("models", nargs="+", help=".keras models to score")
     parser.add_argument("--dng", default=None, help="a well exposed Bayer RAW; default: the Canon EOS 550D DNG")
     parser.add_argument("--crop", type=int, default=1024, help="central crop side in pixels (0: whole frame)")
     parser.add_argument("--bursts", type=int, default=2, help="noisy frames per ratio (each its own ISO draw)")
@@ -67,8 +68,9 @@ def main() -> None:
         notes=(f"Scene: {dng.name} ({example['camera']}, {example['cfa_pattern']}), central crop "
                f"{args.crop or 'none'} px, {args.bursts} noisy frames per ratio (×100/×250/×300), seed "
                f"{args.seed}; noise: Sony a7S II fits in the file's DN scale (no 550D calibration at hand). "
-               "PSNR/SSIM on sRGB vs LibRaw's render of the DNG; baseline = amplification-only with "
-               "oracle colour (keras_lowlight.baseline)."),
+               "PSNR/SSIM on sRGB; baseline = amplification-only rendered like the model (oracle colour fit "
+               "for an sRGB head; for a RAW head the same ISP with the file's colour, against the clean "
+               "mosaic through that ISP)."),
     )
 
 
