@@ -7,12 +7,11 @@ resolution) plateaued at a validation PSNR BM3D beats by several dB. The hypothe
 here: with a residual output the network must reproduce the noise itself, exactly, to cancel
 it — through a half-resolution bottleneck (a stride-2 convolution and a ReLU are the first
 layers) it cannot, so noise stays. Predicting the clean RAW directly, and/or keeping a level at
-the packed resolution, removes that limit. Four variants, everything else equal:
+the packed resolution, removes that limit. Three variants, everything else equal:
 
 * `residual`          — the first run's design (output = input + correction);
 * `direct`            — the clean RAW predicted directly;
-* `fullres_residual`  — + a 16-channel level at the packed resolution, residual output;
-* `fullres_direct`    — + that level, direct output.
+* `fullres_direct`    — + a 16-channel level at the packed resolution, direct output.
 
 Each trains with `keras_lowlight.train.train` (the recipe of `configs/mobile_unet_s_bayer.json`:
 fresh synthetic noise on the clean long exposures, μ-law L1, Adam 1e-3, batch 8, crop 64, seed 0)
@@ -46,7 +45,6 @@ RESULTS = REPO / "benchmarks" / "results"
 VARIANTS = {
     "residual": {},
     "direct": {"raw_residual": False},
-    "fullres_residual": {"full_res_filters": 16},
     "fullres_direct": {"full_res_filters": 16, "raw_residual": False},
 }
 

@@ -89,7 +89,18 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """`BackupAndRestore` whose weights and metadata are each replaced atomically."""
+    """`BackupAndRestore` whose weights and metadata are each replaced atomically, and which also
+    backs up at every epoch end.
+
+    Keras records the epoch a batch-level backup belongs to, and a resumed run restarts that
+    epoch from its first step; its `_current_epoch` only advances at the epoch end, after the
+    last batch's backup. So without a backup at the epoch end, a run stopped (or finished) right
+    after an epoch repeats that whole epoch when resumed — extra steps the log cannot explain."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.save_freq != "epoch":  # "epoch" already saved in super()
+            self._save_model()
 
     def _save_model(self):
         Path(self.backup_dir).mkdir(parents=True, exist_ok=True)

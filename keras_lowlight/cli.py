@@ -172,9 +172,10 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     ratio = p.add_mutually_exclusive_group()
     ratio.add_argument("--ratio", type=A.NumberOrWord(("auto",), float, 0.0, 300.0, exclusive_minimum=True,
                                                    what="SID's cap"), default=None,
-        help="amplification ratio (capped at 300), or 'auto': estimated from the frame's own signal level")
+        help="amplification ratio (capped at 300), or 'auto' (the default unless the file has a SID name, "
+             "SSSSS_BB_Es.ARW, which gives 10 s / its exposure): estimated from the frame's own signal level")
     ratio.add_argument("--target-exposure", type=A.positive_float(86400.0, what="seconds"), default=None,
-                       help="exposure in seconds to simulate; ratio = target / the file's exposure (default 10 s)")
+                       help="exposure in seconds to simulate; ratio = target / the file's exposure")
     p.add_argument("--backend", choices=("auto", "tflite", "keras"), default="auto",
                    help="auto (default): LiteRT for a .tflite or the shipped model (no TensorFlow), Keras for .keras")
     p.add_argument("--tile", type=A.positive_int(8192, minimum=16), default=None,

@@ -22,7 +22,7 @@ from keras_lowlight.conventions import (
     RAW_OUTPUT_NAME,
     SIGNATURE_KEY,
 )
-from keras_lowlight.enhance import DEFAULT_RATIO, DEFAULT_TARGET_EXPOSURE
+from keras_lowlight.enhance import DEFAULT_TARGET_EXPOSURE
 from keras_lowlight.exposure import CONTRACT_RULE
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,8 +39,9 @@ PREPROCESSING = {
     "normalisation": "(x - black[site]) / (white - black[site]), clipped to [0, 1]; black per CFA site "
                      "and white level read from the file",
     "ratio": {"default_target_exposure_s": DEFAULT_TARGET_EXPOSURE,
-              "rule": "target / exposure time, at least 1",
-              "default": DEFAULT_RATIO, "max": MAX_RATIO,
+              "rule": "a SID file name SSSSS_BB_Es.EXT: default_target_exposure_s / E, at least 1; "
+                      "otherwise `auto` (an exposure time from the file's tags alone does not decide)",
+              "default": "auto", "max": MAX_RATIO,
               "auto": CONTRACT_RULE},
     "amplified": "normalised × min(ratio, max), clipped to [0, 1]",
     "output": "clip to [0, 1]; for a model with head `srgb`: sRGB (BT.709 curve, as LibRaw's postprocess), "

@@ -9,12 +9,14 @@ reported in one line and skipped; the others go on.
 
 The LiteRT path imports no TensorFlow: this module, `raw`, `packing`, `runtime`, `writers` and
 `conventions` stand on numpy, rawpy, LiteRT and tifffile only (checked by `tests/test_enhance_fast.py`
-and the import-linter contracts in pyproject.toml). A folder runs as a pipeline: the next file
-is decoded and the previous one written while the model runs the current one.
+and the import-linter contracts in pyproject.toml). A folder runs in two lanes (`lanes_for`):
+while one file is in the model, the other lane decodes or writes its own.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import queue
 import threading
@@ -28,11 +30,10 @@ import numpy as np
 from keras_lowlight import packing, writers
 from keras_lowlight.conventions import CFA_FOR_CHANNELS, MAX_RATIO, amplify
 from keras_lowlight.errors import LowlightError, RawReadError
-from keras_lowlight.raw import RawImage, read_raw
+from keras_lowlight.raw import RawImage, exposure_from_name, read_raw
 
 RAW_EXTENSIONS = {".arw", ".raf", ".dng", ".nef", ".cr2", ".cr3", ".orf", ".rw2", ".pef", ".srw", ".nrw", ".3fr"}
 DEFAULT_TARGET_EXPOSURE = 10.0  # seconds: SID's Sony long exposures (ratios 100/250/300 ↔ 0.1/0.04/0.033 s)
-DEFAULT_RATIO = 100.0
 BACKENDS = ("auto", "tflite", "keras")
 # The shipped model per CFA (folder under the models folder), used when --model is not given.
 DEFAULT_MODELS = {"bayer": "mobile_bayer", "xtrans": "mobile_xtrans"}
@@ -70,28 +71,51 @@ def collect_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
 
 def amplification_ratio(image: RawImage, ratio: float | str | None = None, target_exposure: float | None = None
                         ) -> float:
-    """The ratio to apply: given (a number, or "auto": estimated from the frame by
-    `keras_lowlight.exposure`), or target exposure / the frame's exposure, capped at 300."""
+    """The ratio to apply: given (a number, or "auto"), else target exposure / the frame's exposure
+    when a target is given, else SID's from a SID file name (10 s / its exposure), else "auto":
+    estimated from the frame by `keras_lowlight.exposure` (an EXIF exposure time alone says nothing
+    about how bright the scene was). Capped at 300."""
     if ratio is not None and target_exposure is not None:
         raise LowlightError("give either --ratio or --target-exposure, not both")
-    if isinstance(ratio, str):
-        if ratio != "auto":
-            raise LowlightError(f"--ratio must be a number > 0 or 'auto', got {ratio!r}")
-        from keras_lowlight.exposure import estimate_ratio
-
-        return estimate_ratio(image)
-    if ratio is not None:
+    if isinstance(ratio, str) and ratio != "auto":
+        raise LowlightError(f"--ratio must be a number > 0 or 'auto', got {ratio!r}")
+    if ratio is not None and ratio != "auto":
         if not 0 < ratio < float("inf"):  # also refuses NaN
             raise LowlightError(f"--ratio must be a finite number > 0, got {ratio}")
         return float(ratio)
-    if target_exposure is not None and not 0 < target_exposure < float("inf"):
-        raise LowlightError(f"--target-exposure must be a finite number of seconds > 0, got {target_exposure}")
-    if image.exposure_time:
-        target = target_exposure if target_exposure is not None else DEFAULT_TARGET_EXPOSURE
-        return float(min(max(target / image.exposure_time, 1.0), MAX_RATIO))
     if target_exposure is not None:
-        raise LowlightError(f"{image.path}: exposure time unknown; give --ratio instead of --target-exposure")
-    return DEFAULT_RATIO
+        if not 0 < target_exposure < float("inf"):
+            raise LowlightError(f"--target-exposure must be a finite number of seconds > 0, got {target_exposure}")
+        if not image.exposure_time:
+            raise LowlightError(f"{image.path}: exposure time unknown; give --ratio instead of --target-exposure")
+        return float(min(max(target_exposure / image.exposure_time, 1.0), MAX_RATIO))
+    named = exposure_from_name(image.path) if ratio is None else None
+    if named:
+        return float(min(max(DEFAULT_TARGET_EXPOSURE / named, 1.0), MAX_RATIO))
+    from keras_lowlight.exposure import estimate_ratio
+
+    return estimate_ratio(image)
+
+
+class FrameBuffers:
+    """Frame-sized arrays kept from one file to the next of a batch lane (a fresh instance: none kept).
+
+    Why: an array this big is mapped fresh by the allocator and unmapped when freed; in a process
+    whose threads run on both cores, every unmap and first touch of ~100 MB costs system time
+    (page faults, TLB shootdowns). Reusing the packed input and the quantised output of the
+    previous file of the same size avoids that; the lane writes each file before the next, so
+    nothing still in use is overwritten.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        array = self._arrays.get(name)
+        if array is None or array.shape != tuple(shape) or array.dtype != dtype:
+            self._arrays.pop(name, None)  # the old one is freed before the new one is made
+            array = self._arrays[name] = np.empty(shape, dtype)
+        return array
 
 
 def prepare_input(image: RawImage, ratio: float) -> np.ndarray:
@@ -99,7 +123,7 @@ def prepare_input(image: RawImage, ratio: float) -> np.ndarray:
     return amplify(image.packed(), ratio)
 
 
-def prepare_packed(image: RawImage, ratio: float) -> np.ndarray:
+def prepare_packed(image: RawImage, ratio: float, buffers: FrameBuffers | None = None) -> np.ndarray:
     """`prepare_input` with one frame-sized float32 array instead of five.
 
     The uint16 mosaic is packed first (a permutation: uint16 in, uint16 out), then normalised and
@@ -115,7 +139,7 @@ def prepare_packed(image: RawImage, ratio: float) -> np.ndarray:
     sites = np.asarray(image.black_levels, np.float32).reshape(p, p)
     period_black = packing.pack(np.tile(sites, (2, 2))[: dy + p, : dx + p], image.cfa_pattern)
     cells = layout.cells
-    out = np.empty(packed.shape, np.float32)
+    out = (buffers or FrameBuffers()).get("packed", packed.shape, np.float32)
     white = np.float32(image.white_level)
     for y in range(0, packed.shape[0], PACK_ROWS):
         block = out[y : y + PACK_ROWS]
@@ -199,8 +223,8 @@ def load_predictor(path: Path, tile: int | None, threads: int = 2) -> LoadedMode
     return LoadedModel(path.name, cfa, engine.channels, engine, tile)
 
 
-def render(predictor: LoadedModel, packed: np.ndarray, formats: Iterable[str], source: RawImage | None = None
-           ) -> writers.Frame:
+def render(predictor: LoadedModel, packed: np.ndarray, formats: Iterable[str], source: RawImage | None = None,
+           buffers: FrameBuffers | None = None) -> writers.Frame:
     """Runs the model and keeps only what the formats read: integer images quantised tile by tile
     (no frame-sized float32 output) unless a format needs the float output itself."""
     needs = {writers.FORMATS[name].bits for name in formats}
@@ -210,7 +234,8 @@ def render(predictor: LoadedModel, packed: np.ndarray, formats: Iterable[str], s
         return writers.Frame(predictor.predict(packed), source)
     s = predictor.engine.scale
     shape = (packed.shape[0] * s, packed.shape[1] * s, 3)
-    targets = {bits: np.empty(shape, np.uint16 if bits == 16 else np.uint8) for bits in sorted(needs)}
+    buffers = buffers or FrameBuffers()
+    targets = {bits: buffers.get(f"srgb{bits}", shape, np.uint16 if bits == 16 else np.uint8) for bits in sorted(needs)}
 
     def sink(y: int, x: int, core: np.ndarray) -> None:
         h, w = core.shape[:2]
@@ -245,15 +270,7 @@ class EnhanceReport:
     megapixels: float = 0.0
 
 
-@dataclass
-class _Decoded:
-    path: Path
-    image: RawImage | None = None
-    packed: np.ndarray | None = None
-    error: LowlightError | None = None
-
-
-_DONE = object()
+BATCH_LANES = 2  # files in flight at once in a batch (each lane holds one frame: memory stays bounded)
 
 
 def _check_output_folder(out_dir: Path) -> None:
@@ -266,8 +283,47 @@ def _check_output_folder(out_dir: Path) -> None:
         raise LowlightError(f"cannot write to output folder {out_dir}: {e.strerror or e}") from None
 
 
-class _Stage(threading.Thread):
-    """A pipeline stage on its own thread; an unexpected exception is kept for the main thread."""
+@contextlib.contextmanager
+def without_huge_pages():
+    """numpy's transparent-huge-page advice off while the block runs (restored after).
+
+    Why: numpy advises THP for every large array; where the kernel's THP defrag setting is
+    `madvise` (this project's machines), each fresh frame-sized array then stalls in page
+    compaction on first touch. `enhance` allocates and touches each ~100 MB array once, so it gains
+    nothing from huge pages. Alternating runs on a 24 MP DNG (NUMPY_MADVISE_HUGEPAGE=1 vs 0, 2
+    cores) put the advice at about 0.7 s more per file, all of it system time.
+    """
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # a numpy without the switch: nothing to change
+        yield
+        return
+    previous = _set_madvise_hugepage(False)
+    try:
+        yield
+    finally:
+        _set_madvise_hugepage(previous)
+
+
+def lanes_for(files: int, threads: int, backend: str) -> int:
+    """How many files a batch runs at once, each on its own interpreter with threads // lanes threads.
+
+    Why lanes and not a read / model / write pipeline around one 2-thread interpreter: XNNPACK's
+    threads meet at a barrier after every operator, so a decode or an encode thread taking one of
+    the 2 cores stalls both model threads (they spin, burning CPU). Measured on 2 cores with a
+    24 MP DNG, that pipeline gave 1.09× the throughput of single-file runs, two lanes of
+    one-thread interpreters (each doing decode → model → write, no barrier to wait on) 1.59×
+    (benchmarks/results/enhance_e2e.md). One file, or the Keras backend (one
+    TensorFlow model per process), runs in one lane with all the threads.
+    """
+    if backend != "tflite" or files < 2 or threads < 2:
+        return 1
+    return min(BATCH_LANES, files, threads)
+
+
+class _Lane(threading.Thread):
+    """One batch lane: takes files from a shared queue and decodes, runs and writes each in turn.
+    An unexpected exception (a bug) is kept for the main thread, which re-raises it."""
 
     def __init__(self, name: str, work: Callable[[], None]):
         super().__init__(name=f"lowlight-{name}", daemon=True)
@@ -296,9 +352,8 @@ def enhance(
 ) -> EnhanceReport:
     """Enhances RAW files; returns what was written and which files failed (and why).
 
-    Three stages overlap (bounded: at most one decoded frame waits for the model and one
-    rendered frame for the writer): a reader thread decodes and packs the next file, this thread
-    runs the model, a writer thread encodes and writes the previous result.
+    A folder runs in lanes (`lanes_for`): each lane takes the next file, decodes, runs and writes
+    it, on its own interpreter; files are reported as they finish (a bad one in one line, skipped).
     """
     from tqdm import tqdm
 
@@ -310,49 +365,59 @@ def enhance(
     if not files:
         raise LowlightError("no RAW files found in the given inputs")
     report = EnhanceReport()
-    loaded: dict[str, LoadedModel] = {}
-    explicit = None
+    lanes = lanes_for(len(files), threads, backend)
+    lane_threads = max(1, threads // lanes)
+    explicit_path, spare = None, []
     if model is not None:  # load eagerly: a bad --model is one error, not one per file
-        explicit = load_predictor(resolve_model_path(model, "bayer", backend), tile, threads)
-        check_formats_fit_model(formats, explicit)
+        explicit_path = resolve_model_path(model, "bayer", backend)
+        spare.append(load_predictor(explicit_path, tile, lane_threads))  # the first lane's
+        check_formats_fit_model(formats, spare[0])
 
-    decoded: queue.Queue = queue.Queue(maxsize=1)
-    decode_slot = threading.Semaphore(1)  # the reader starts a file only once the last one was taken
-    rendered: queue.Queue = queue.Queue(maxsize=1)
+    todo: queue.Queue = queue.Queue()
+    for path in files:
+        todo.put(path)
     finished: queue.Queue = queue.Queue()  # (path, paths written | None, error message | None, megapixels)
     stop = threading.Event()
 
-    def read_all() -> None:
-        try:
-            for path in files:
-                decode_slot.acquire()
-                if stop.is_set():
-                    break
-                item = _Decoded(path)
-                try:
-                    item.image = read_raw(path)
-                    item.packed = prepare_packed(item.image, amplification_ratio(item.image, ratio, target_exposure))
-                except LowlightError as e:
-                    item.error = e
-                decoded.put(item)
-        finally:
-            decoded.put(_DONE)
-
-    def write_all() -> None:
-        while (item := rendered.get()) is not _DONE:
-            if writer.exception is not None:
-                continue  # keep draining so the model thread never blocks on a dead writer
-            path, frame = item
+    def run_lane() -> None:
+        loaded: dict[str, LoadedModel] = {}  # this lane's interpreters (one per CFA; not shared)
+        buffers = FrameBuffers()
+        while not stop.is_set():
+            try:
+                path = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                image = read_raw(path)
+                packed = prepare_packed(image, amplification_ratio(image, ratio, target_exposure), buffers)
+                # The writers need the file's metadata (CFA, levels, colour), not its mosaic: drop it.
+                image = dataclasses.replace(image, mosaic=np.empty((0, 0), np.uint16))
+                cfa = packing.layout_for(image.cfa_pattern).kind
+                key = "explicit" if explicit_path is not None else cfa
+                if key not in loaded:
+                    try:
+                        loaded[key] = spare.pop()  # list.pop is atomic: one lane gets the eager one
+                    except IndexError:
+                        model_path = explicit_path or resolve_model_path(None, cfa, backend)
+                        loaded[key] = load_predictor(model_path, tile, lane_threads)
+                predictor = loaded[key]
+                if predictor.cfa != cfa:
+                    raise ModelError(f"{path}: {cfa} file, but model {predictor.name} expects "
+                                     f"{predictor.channels}-channel {predictor.cfa} input")
+                check_formats_fit_model(formats, predictor, path)
+                frame = render(predictor, packed, formats, image, buffers)
+            except (RawReadError, ModelError) as e:
+                finished.put((path, None, str(e), 0.0))
+                continue
             height, width = frame.size
             try:
                 paths = writers.write_frame(frame, out_dir, path.stem, formats)
-                finished.put((path, paths, None, height * width / 1e6))
             except OSError as e:
                 finished.put((path, None, f"{path}: cannot write output: {e.strerror or e}", 0.0))
-            except BaseException as e:  # a bug: re-raised by the main thread
-                writer.exception = e
+                continue
+            finished.put((path, paths, None, height * width / 1e6))
 
-    reader, writer = _Stage("read", read_all), _Stage("write", write_all)
+    workers = [_Lane(f"lane{i}", run_lane) for i in range(lanes)]
     bar = tqdm(total=len(files), desc="enhance", unit="file", disable=not progress)
     start = time.perf_counter()
 
@@ -365,60 +430,33 @@ def enhance(
                 on_error(str(path), message)
         bar.update(1)
 
-    def collect() -> None:
-        while True:
-            try:
-                path, paths, error, megapixels = finished.get_nowait()
-            except queue.Empty:
-                return
-            if error:
-                fail(path, error)
-                continue
-            report.written[str(path)] = paths
-            report.megapixels += megapixels
-            bar.update(1)
-            bar.set_postfix_str(f"{report.megapixels / (time.perf_counter() - start):.1f} MP/s", refresh=True)
-
-    reader.start()
-    writer.start()
-    try:
-        while (item := decoded.get()) is not _DONE:
-            decode_slot.release()
-            collect()
-            try:
-                if item.error is not None:
-                    raise item.error
-                image = item.image
-                cfa = packing.layout_for(image.cfa_pattern).kind
-                predictor = explicit
-                if predictor is None:
-                    if cfa not in loaded:
-                        loaded[cfa] = load_predictor(resolve_model_path(None, cfa, backend), tile, threads)
-                    predictor = loaded[cfa]
-                if predictor.cfa != cfa:
-                    raise ModelError(f"{item.path}: {cfa} file, but model {predictor.name} expects "
-                                     f"{predictor.channels}-channel {predictor.cfa} input")
-                check_formats_fit_model(formats, predictor, item.path)
-                frame = render(predictor, item.packed, formats, image)
-            except (RawReadError, ModelError) as e:
-                fail(item.path, str(e))
-                continue
-            finally:
-                item.packed = None
-            rendered.put((item.path, frame))
-            if writer.exception is not None:
-                raise writer.exception
-        rendered.put(_DONE)
-        writer.join()
-        collect()
-    finally:
-        stop.set()
-        decode_slot.release()
-        if writer.is_alive():
-            rendered.put(_DONE)
-        bar.close()
-    for stage in (reader, writer):
-        if stage.exception is not None:
-            raise stage.exception
+    with without_huge_pages():  # the frames' arrays are fresh, touched once
+        for worker in workers:
+            worker.start()
+        try:
+            done = 0
+            while done < len(files):
+                try:
+                    path, paths, error, megapixels = finished.get(timeout=0.2)
+                except queue.Empty:
+                    if not any(worker.is_alive() for worker in workers) and finished.empty():
+                        break  # a lane died of a bug: re-raised below
+                    continue
+                done += 1
+                if error:
+                    fail(path, error)
+                    continue
+                report.written[str(path)] = paths
+                report.megapixels += megapixels
+                bar.update(1)
+                bar.set_postfix_str(f"{report.megapixels / (time.perf_counter() - start):.1f} MP/s", refresh=True)
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join()
+            bar.close()
+    for worker in workers:
+        if worker.exception is not None:
+            raise worker.exception
     report.seconds = time.perf_counter() - start
     return report

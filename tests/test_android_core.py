@@ -236,8 +236,8 @@ def goldens(tmp_path_factory, request) -> dict:
         from keras_lowlight.exposure import estimate_ratio
 
         rng = np.random.default_rng(5)
-        dark = write_dng(folder / "dark.dng", 512 + rng.integers(0, 2, (48, 64)), "RGGB")
-        dim = write_dng(folder / "dim.dng", 512 + rng.integers(0, 80, (48, 64)), "GBRG")  # ratio ≈ 50
+        dark = write_dng(folder / "dark.dng", 512 + rng.integers(-1, 2, (48, 64)), "RGGB")  # mean ≈ black
+        dim = write_dng(folder / "dim.dng", 512 + rng.integers(0, 80, (48, 64)), "GBRG")  # ratio ≈ 75
         sources = [(f.name, f.path) for f in table if f.name in packed_by_name] + [("dim", dim), ("no_signal", dark)]
         for name, path in sources:
             image = read_raw(path)

@@ -116,14 +116,33 @@ def test_auto_ratio_recovers_the_exposure_of_a_frame(tmp_path):
         exposure.estimate_ratio(read_raw(path))
 
 
+def test_auto_ratio_reads_the_typical_region_not_the_extremes(tmp_path):
+    """The median of block means: a few saturated highlights do not darken the estimate (the
+    whole-frame mean would halve it here), and a mostly black frame with some bright objects (a
+    night sky) gets the maximum ratio, not a refusal."""
+    from keras_lowlight.conventions import MAX_RATIO
+
+    level = exposure.TARGET_SIGNAL / 100
+    mosaic = _scene_mosaic((96, 120), level, seed=3).astype(np.int64)
+    mosaic[:24, :48] = 16383  # a lamp: 10 % of the frame at white
+    image = read_raw(write_dng(tmp_path / "lamp.dng", np.clip(mosaic, 0, 16383).astype(np.uint16)))
+    median, mean = exposure.frame_statistics(image)
+    assert mean > 2 * median and exposure.estimate_ratio(image) == pytest.approx(100, rel=0.1)
+    rng = np.random.default_rng(4)
+    sky = np.clip(512 + rng.normal(0, 2, (96, 120)), 0, 16383)
+    sky[rng.integers(0, 96, 40), rng.integers(0, 120, 40)] = 16383  # stars
+    assert exposure.estimate_ratio(read_raw(write_dng(tmp_path / "sky.dng", sky.astype(np.uint16)))) == MAX_RATIO
+
+
 def test_auto_ratio_on_the_command_line(tmp_path, raw_models, capsys):
     rng = np.random.default_rng(1)
     dark = write_dng(tmp_path / "cap_on.dng", np.clip(512 + rng.normal(0, 3, (48, 64)), 0, 16383).astype(np.uint16))
     out = tmp_path / "out"
     cli = ["enhance", "-o", str(out), "--model", str(raw_models["raw"])]
-    code, err = _cli(cli + ["--ratio", "auto", str(dark)], capsys)
-    assert code != 0 and "no usable signal" in err and "Traceback" not in err
-    assert not any(out.iterdir())
+    for asked in (["--ratio", "auto"], []):  # `auto` is also the default for a file without a SID name
+        code, err = _cli(cli + asked + [str(dark)], capsys)
+        assert code != 0 and "no usable signal" in err and "Traceback" not in err
+        assert not any(out.iterdir())
     for bad in ("nan", "-3", "automatic"):
         code, err = _cli(cli + ["--ratio", bad, str(dark)], capsys)
         assert code == 2 and "--ratio" in err and len(err.strip().splitlines()) == 1

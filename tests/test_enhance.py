@@ -121,13 +121,24 @@ def test_cfa_mismatch_and_bad_arguments_are_one_line_errors(tmp_path, tiny_model
 
 
 def test_ratio_rules(write_raw):
+    """An explicit ratio wins, then a target exposure, then a SID file name; otherwise the frame's
+    own level decides (`--ratio auto` is the default), even when the file states its exposure."""
+    from keras_lowlight.exposure import estimate_ratio
+
     path, _ = write_raw("00001_00_0.04s.ARW")
     image = read_raw(path)
     assert enhance_lib.amplification_ratio(image) == pytest.approx(250)
     assert enhance_lib.amplification_ratio(image, target_exposure=30) == pytest.approx(300)  # capped
     assert enhance_lib.amplification_ratio(image, ratio=50) == 50
+    auto = estimate_ratio(image)
+    assert auto != pytest.approx(250) and enhance_lib.amplification_ratio(image, ratio="auto") == auto
     image.exposure_time = None
-    assert enhance_lib.amplification_ratio(image) == enhance_lib.DEFAULT_RATIO
+    assert enhance_lib.amplification_ratio(image) == pytest.approx(250)  # the name alone is enough
+    own, _ = write_raw("IMG_0001.dng", exposure_time=0.04)
+    image = read_raw(own)
+    assert image.exposure_time == pytest.approx(0.04)
+    assert enhance_lib.amplification_ratio(image) == estimate_ratio(image)
+    assert enhance_lib.amplification_ratio(image, target_exposure=10) == pytest.approx(250)
 
 
 def test_outputs_are_written_atomically(tmp_path, monkeypatch):

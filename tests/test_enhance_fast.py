@@ -126,6 +126,26 @@ def test_output_pixels_equal_the_first_release(tmp_path):
     assert np.array_equal(tifffile.imread(tiff), expected16)
 
 
+def test_a_batch_runs_in_lanes_and_writes_the_same_pixels(tmp_path):
+    """A folder runs in two lanes of one-thread interpreters (`lanes_for`); every file still gets
+    exactly the first release's pixels, whichever lane ran it."""
+    assert enhance_lib.lanes_for(3, threads=2, backend="tflite") == 2
+    assert enhance_lib.lanes_for(1, threads=2, backend="tflite") == 1  # one file: one lane, all threads
+    assert enhance_lib.lanes_for(3, threads=2, backend="keras") == 1
+    folder = tmp_path / "in"
+    folder.mkdir()
+    paths = [write_dng(folder / f"0000{i}_00_0.04s.ARW", _dark_mosaic((200, 300), seed=i), "RGGB", exposure_time=0.04)
+             for i in range(3)]
+    report = enhance_lib.enhance([folder], tmp_path / "out", model=str(SHIPPED_INT8), progress=False, tile=192)
+    assert not report.failed and len(report.written) == 3
+    engine = runtime.LiteRTEngine(SHIPPED_INT8, num_threads=2)
+    for path in paths:
+        srgb = first_release_enhance_frame(engine, enhance_lib.prepare_input(read_raw(path), 250.0), tile=192,
+                                           overlap=runtime.DEFAULT_OVERLAP)
+        (png8,) = report.written[str(path)]
+        assert np.array_equal(decode_png(png8.read_bytes()), first_release_pixels(srgb)[1]), path.name
+
+
 def test_formats_choose_the_files_written(tmp_path):
     (tmp_path / "in").mkdir()
     path = write_dng(tmp_path / "in" / "a.dng", _dark_mosaic((64, 96)), "RGGB")

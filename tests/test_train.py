@@ -203,3 +203,15 @@ def test_saved_preset_loads_in_a_fresh_process(tmp_path):
             f"m = keras.saving.load_model({str(tmp_path / 'm.keras')!r}); print(m.name)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_a_run_resumed_after_a_finished_epoch_does_not_repeat_it(tmp_path):
+    """Keras's batch-level backup belongs to the epoch it was written in; without a backup at the
+    epoch end, resuming a run that stopped right after an epoch repeated that whole epoch."""
+    common = dict(train_scenes=make_scenes(count=1), validation_split=None, crop=16, batch=2, steps_per_epoch=3,
+                  backup_every=1, output=str(tmp_path / "run"), verbose=0)
+    train_lib.train(tiny_model(), epochs=1, **common)
+    result = train_lib.train(tiny_model(), epochs=2, **common)  # one more epoch: 3 steps, not 6
+    assert int(result.model.optimizer.iterations.numpy()) == 6
+    epochs = [line.split(",")[0] for line in (tmp_path / "run" / "log.csv").read_text().splitlines()[1:]]
+    assert epochs == ["0", "1"], epochs

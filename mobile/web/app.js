@@ -30,9 +30,12 @@ async function enhance(buffer, name) {
   let accelerator = document.getElementById('accelerator').value;
   if (accelerator === 'webgpu' && !navigator.gpu) accelerator = 'wasm';
   const dng = readDng(buffer);
-  // ?ratio=auto: estimated from the frame (the contract's rule), else from the exposure time.
-  const ratio = params.get('ratio') === 'auto' ? autoRatio(dng, contract.preprocessing)
-    : amplificationRatio(dng.exposureTime, contract.preprocessing);
+  // ?ratio=N wins; ?ratio=auto or any file without a SID name: estimated from the frame (the
+  // contract's rule); a SID file name: SID's ratio from its exposure.
+  const asked = Number(params.get('ratio'));
+  const ratio = asked > 0 ? Math.min(asked, contract.preprocessing.ratio.max)
+    : params.get('ratio') === 'auto' ? autoRatio(dng, contract.preprocessing)
+    : amplificationRatio(dng, name, contract.preprocessing);
   const packed = packBayer(dng, ratio, contract.preprocessing);
   draw('before', previewBefore(packed, dng.asShotNeutral));
   say(`compiling ${entry.file} (${accelerator})…`);

@@ -11,32 +11,62 @@ export function bayerOffsets(pattern) {
   return [[ry, rx], [ry, 1 - rx], [by, bx], [by, 1 - bx]];
 }
 
-/** The amplification ratio: target exposure / the frame's exposure, capped, else the default. */
-export function amplificationRatio(exposureTime, pre) {
-  if (exposureTime > 0) {
-    return Math.min(Math.max(pre.ratio.default_target_exposure_s / exposureTime, 1), pre.ratio.max);
-  }
-  return pre.ratio.default;
+const SID_NAME = /^\d{5}_\d{2}_(\d+(?:\.\d+)?)s\.[A-Za-z0-9]+$/;
+
+/** Exposure in seconds from a SID file name (`00001_00_0.04s.ARW` → 0.04), else null
+ *  (keras_lowlight.raw.exposure_from_name). */
+export function exposureFromName(fileName) {
+  const match = SID_NAME.exec(String(fileName ?? '').split(/[\\/]/).pop());
+  return match ? parseFloat(match[1]) : null;
 }
 
-/** `--ratio auto` (the contract's `ratio.auto`, keras_lowlight/exposure.py): target signal / the
- *  mean black-subtracted level of the whole mosaic (NOT clipped), within [1, max]; a frame whose
- *  level would need more than `max_auto_ratio` has no usable signal and is refused. */
+/** The amplification ratio (the contract's `ratio`, keras_lowlight.enhance.amplification_ratio):
+ *  a SID file name gives target exposure / its exposure, capped; any other file gets the
+ *  automatic ratio (an exposure time from the file's tags alone does not decide). */
+export function amplificationRatio(dng, fileName, pre) {
+  const exposure = exposureFromName(fileName);
+  if (exposure > 0) {
+    return Math.min(Math.max(pre.ratio.default_target_exposure_s / exposure, 1), pre.ratio.max);
+  }
+  return autoRatio(dng, pre);
+}
+
+/** The automatic ratio (the contract's `ratio.auto`, keras_lowlight/exposure.py): level =
+ *  (x − black[site]) / (white − black[site]) unclipped; the median of the means of level over
+ *  whole block × block squares; ratio = target_signal / median within [1, max] (max when the
+ *  median is not positive); a frame whose whole-mosaic mean level is at most `no_signal_level`
+ *  has no usable signal and is refused. */
 export function autoRatio(dng, pre) {
   const auto = pre.ratio.auto;
   const period = Math.round(Math.sqrt(dng.blackLevels.length));
+  const block = auto.block;
+  const rows = Math.floor(dng.height / block), cols = Math.floor(dng.width / block);
+  const small = rows === 0 || cols === 0;
+  const sums = new Float64Array(small ? 1 : rows * cols);
   let total = 0;
   for (let y = 0; y < dng.height; y++) {
+    const by = Math.floor(y / block);
     for (let x = 0; x < dng.width; x++) {
       const black = dng.blackLevels[(y % period) * period + (x % period)];
-      total += (dng.mosaic[y * dng.width + x] - black) / (dng.whiteLevel - black);
+      const level = (dng.mosaic[y * dng.width + x] - black) / (dng.whiteLevel - black);
+      total += level;
+      const bx = Math.floor(x / block);
+      if (!small && by < rows && bx < cols) sums[by * cols + bx] += level;
     }
   }
-  const level = total / (dng.width * dng.height);
-  if (!(level > auto.target_signal / auto.max_auto_ratio)) {
-    throw new Error(`no usable signal for an automatic ratio (mean level ${level.toExponential(2)})`);
+  const mean = total / (dng.width * dng.height);
+  if (!(mean > auto.no_signal_level)) {
+    throw new Error(`no usable signal for an automatic ratio (mean level ${mean.toExponential(2)} of the range ` +
+                    `above the black level, at most ${auto.no_signal_level})`);
   }
-  return Math.min(Math.max(auto.target_signal / level, 1), pre.ratio.max);
+  let median = mean;
+  if (!small) {
+    const means = Array.from(sums, (v) => v / (block * block)).sort((a, b) => a - b);
+    const mid = means.length >> 1;
+    median = means.length % 2 ? means[mid] : (means[mid - 1] + means[mid]) / 2;
+  }
+  if (!(median > 0)) return pre.ratio.max;
+  return Math.min(Math.max(auto.target_signal / median, 1), pre.ratio.max);
 }
 
 /** DNG → packed Float32Array (h, w, 4): normalised per CFA site, × ratio, clipped to [0, 1]. */

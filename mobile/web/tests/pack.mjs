@@ -10,7 +10,7 @@ const results = {};
 for (const file of files) {
   const bytes = readFileSync(file);
   const dng = readDng(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  const ratio = amplificationRatio(dng.exposureTime, pre);
+  const ratio = amplificationRatio(dng, file, pre);
   const packed = packBayer(dng, ratio, pre);
   let auto;
   try { auto = autoRatio(dng, pre); } catch (e) { auto = String(e.message); }

@@ -12,7 +12,7 @@ for (const fixture of JSON.parse(readFileSync(manifestPath, 'utf8')).verdicts) {
   try {
     const bytes = readFileSync(fixture.dng);
     const dng = readDng(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    const ratio = amplificationRatio(dng.exposureTime, pre);
+    const ratio = amplificationRatio(dng, fixture.file_name, pre);
     const packed = packBayer(dng, ratio, pre);
     verdicts[fixture.name] = {ok: true, cfa: dng.cfaPattern, ratio, shape: [packed.height, packed.width, packed.channels]};
   } catch (e) {

@@ -61,10 +61,10 @@ class ModelContract(val ratio: RatioRule, val models: List<ModelEntry>) {
             val ratio = field("preprocessing.ratio") {
                 val r = root.getJSONObject("preprocessing").getJSONObject("ratio")
                 val max = r.getDouble("max")
-                val auto = r.optJSONObject("auto")?.let { autoRule(it, max) }
-                RatioRule(r.getDouble("default_target_exposure_s"), r.getDouble("default"), max, auto)
+                val auto = r.optJSONObject("auto")?.let { autoRule(it) }
+                RatioRule(r.getDouble("default_target_exposure_s"), max, auto)
             }
-            if (ratio.maxRatio < 1 || ratio.defaultRatio <= 0 || ratio.defaultTargetExposure <= 0) {
+            if (ratio.maxRatio < 1 || ratio.defaultTargetExposure <= 0) {
                 throw ContractException("MODEL_CONTRACT.json: preprocessing.ratio has unusable values")
             }
             val list = field("models") { root.getJSONArray("models") }
@@ -73,20 +73,15 @@ class ModelContract(val ratio: RatioRule, val models: List<ModelEntry>) {
             return ModelContract(ratio, models)
         }
 
-        /**
-         * preprocessing.ratio.auto: `target_signal`, and the no-signal bound as a number
-         * (`max_auto_ratio`) or as the contract's sentence "statistic <= target_signal / N"; 4 × max
-         * (keras_lowlight.exposure.MAX_AUTO_RATIO) when neither says.
-         */
-        private fun autoRule(auto: JSONObject, max: Double): AutoRatioRule {
+        /** preprocessing.ratio.auto: `target_signal`, `block` (pixels) and `no_signal_level`. */
+        private fun autoRule(auto: JSONObject): AutoRatioRule {
             val target = auto.getDouble("target_signal")
             if (!(target > 0 && target < 1)) throw JSONException("target_signal $target is not in (0, 1)")
-            val stated = auto.optDouble("max_auto_ratio", Double.NaN)
-            val fromText = Regex("target_signal\\s*/\\s*([0-9.]+)").find(auto.optString("no_signal", ""))
-                ?.groupValues?.get(1)?.toDoubleOrNull()
-            val bound = if (!stated.isNaN()) stated else fromText ?: 4 * max
-            if (!(bound >= 1)) throw JSONException("no-signal bound $bound is unusable")
-            return AutoRatioRule(target, bound)
+            val block = auto.getInt("block")
+            if (block < 1) throw JSONException("block $block is not a positive number of pixels")
+            val noSignal = auto.getDouble("no_signal_level")
+            if (!(noSignal >= 0 && noSignal < target)) throw JSONException("no_signal_level $noSignal is unusable")
+            return AutoRatioRule(target, block, noSignal)
         }
 
         private fun entry(m: JSONObject): ModelEntry {

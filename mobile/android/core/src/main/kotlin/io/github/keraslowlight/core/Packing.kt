@@ -90,42 +90,55 @@ class PackingLayout(
 
 /**
  * The automatic ratio of MODEL_CONTRACT.json's preprocessing.ratio.auto (keras_lowlight.exposure):
- * signal = mean over the whole mosaic of (x − black[site]) / (white − black[site]), NOT clipped
- * (read noise is zero-mean around black); ratio = clip(targetSignal / signal, 1, max); a frame whose
- * signal is at most targetSignal / maxAutoRatio has no usable signal and is refused.
+ * level = (x − black[site]) / (white − black[site]) in double, NOT clipped (read noise is zero-mean
+ * around black); statistic = the median of the means of level over whole block × block squares from
+ * the top-left corner (a frame smaller than one block: its mean); ratio = clip(targetSignal /
+ * statistic, 1, max), max when the statistic is not positive; a frame whose whole-mosaic mean level
+ * is at most noSignalLevel has no usable signal and is refused.
  */
-class AutoRatioRule(val targetSignal: Double, val maxAutoRatio: Double) {
-    /** The statistic, with numpy's float32 element arithmetic, summed in double. */
-    fun signal(frame: RawFrame): Double {
+class AutoRatioRule(val targetSignal: Double, val block: Int, val noSignalLevel: Double) {
+    /** (median of the block means, whole-frame mean level). */
+    fun statistics(frame: RawFrame): Pair<Double, Double> {
         val p = frame.period
-        val white = frame.whiteLevel.toFloat()
-        val black = FloatArray(p * p) { frame.blackLevels[it].toFloat() }
+        val white = frame.whiteLevel
+        val rows = frame.height / block
+        val cols = frame.width / block
+        val small = rows == 0 || cols == 0
+        val sums = DoubleArray(if (small) 1 else rows * cols)
         var total = 0.0
         for (y in 0 until frame.height) {
-            var row = 0.0
+            val by = y / block
             for (x in 0 until frame.width) {
-                val b = black[(y % p) * p + x % p]
-                row += ((frame.sample(y, x).toFloat() - b) / (white - b)).toDouble()
+                val b = frame.blackLevels[(y % p) * p + x % p]
+                val level = (frame.sample(y, x) - b) / (white - b)
+                total += level
+                val bx = x / block
+                if (!small && by < rows && bx < cols) sums[by * cols + bx] += level
             }
-            total += row
         }
-        return total / (frame.width.toDouble() * frame.height)
+        val mean = total / (frame.width.toDouble() * frame.height)
+        if (small) return Pair(mean, mean)
+        val means = DoubleArray(sums.size) { sums[it] / (block * block) }
+        means.sort()
+        val mid = means.size / 2
+        val median = if (means.size % 2 == 1) means[mid] else (means[mid - 1] + means[mid]) / 2
+        return Pair(median, mean)
     }
 
     fun ratioFor(frame: RawFrame, maxRatio: Double): Double {
-        val signal = signal(frame)
-        if (!(signal > targetSignal / maxAutoRatio)) {
-            throw DngException("no usable signal for the automatic ratio (mean level ${String.format("%.2e", signal)} of the range " +
-                "above the black level; it would need more than x${maxAutoRatio.toInt()})")
+        val (median, mean) = statistics(frame)
+        if (!(mean > noSignalLevel)) {
+            throw DngException("no usable signal for the automatic ratio (mean level ${String.format("%.2e", mean)} of the range " +
+                "above the black level, at most $noSignalLevel)")
         }
-        return min(max(targetSignal / signal, 1.0), maxRatio)
+        if (!(median > 0)) return maxRatio
+        return min(max(targetSignal / median, 1.0), maxRatio)
     }
 }
 
 /** The amplification rule of MODEL_CONTRACT.json's preprocessing.ratio (keras_lowlight.enhance). */
 class RatioRule(
     val defaultTargetExposure: Double,
-    val defaultRatio: Double,
     val maxRatio: Double,
     /** preprocessing.ratio.auto when the contract states it (contracts before it do not). */
     val auto: AutoRatioRule? = null
@@ -137,12 +150,14 @@ class RatioRule(
     }
 
     /**
-     * Target exposure / the frame's exposure, at least 1, capped; the default when the exposure is
-     * unknown. A SID file name (`00001_00_0.04s.ARW`) wins over the file's tags, as in Python.
+     * A SID file name (`00001_00_0.04s.ARW`): target exposure / its exposure, at least 1, capped;
+     * any other file: the automatic ratio (the file's own exposure time alone does not say how
+     * bright the scene was), as in Python.
      */
     fun ratioFor(frame: RawFrame, fileName: String? = null): Double {
-        val exposure = fileName?.let { exposureFromName(it) } ?: frame.exposureTime
-        return if (exposure != null && exposure > 0) min(max(defaultTargetExposure / exposure, 1.0), maxRatio) else defaultRatio
+        val exposure = fileName?.let { exposureFromName(it) }
+        return if (exposure != null && exposure > 0) min(max(defaultTargetExposure / exposure, 1.0), maxRatio)
+        else autoRatioFor(frame)
     }
 
     companion object {

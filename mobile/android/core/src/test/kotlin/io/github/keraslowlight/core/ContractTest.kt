@@ -29,7 +29,9 @@ class ContractTest {
         }
         val pre = JSONObject(text).getJSONObject("preprocessing").getJSONObject("ratio")
         assertEquals(pre.getDouble("max"), contract.ratio.maxRatio, 0.0)
-        assertEquals(pre.getDouble("default"), contract.ratio.defaultRatio, 0.0)
+        assertEquals(pre.getDouble("default_target_exposure_s"), contract.ratio.defaultTargetExposure, 0.0)
+        assertEquals("auto", pre.getString("default"))
+        assertEquals(pre.getJSONObject("auto").getDouble("target_signal"), contract.ratio.auto!!.targetSignal, 0.0)
     }
 
     @Test
@@ -57,12 +59,13 @@ class ContractTest {
     fun readsTheAutomaticRatioRule() {
         val root = JSONObject(text)
         val ratio = root.getJSONObject("preprocessing").getJSONObject("ratio")
-        ratio.put("auto", JSONObject().put("target_signal", 0.1).put("no_signal", "statistic <= target_signal / 1200: refuse"))
+        ratio.put("auto", JSONObject().put("target_signal", 0.1).put("block", 8).put("no_signal_level", 1e-4))
         val auto = ModelContract.parse(root.toString()).ratio.auto!!
         assertEquals(0.1, auto.targetSignal, 0.0)
-        assertEquals(1200.0, auto.maxAutoRatio, 0.0)
-        ratio.getJSONObject("auto").put("max_auto_ratio", 900)
-        assertEquals(900.0, ModelContract.parse(root.toString()).ratio.auto!!.maxAutoRatio, 0.0)
+        assertEquals(8, auto.block)
+        assertEquals(1e-4, auto.noSignalLevel, 0.0)
+        ratio.getJSONObject("auto").put("block", 0)
+        assertBad(root.toString(), "block")
         ratio.remove("auto")
         val none = ModelContract.parse(root.toString()).ratio
         assertEquals(null, none.auto)

@@ -2,6 +2,8 @@ package io.github.keraslowlight.core
 
 import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertTrue
+import org.junit.Assert.fail
 import org.junit.Test
 
 /** Packing rules on hand-made mosaics (the goldens against Python are in GoldenTest). */
@@ -65,12 +67,20 @@ class PackingTest {
 
     @Test
     fun ratioRuleMatchesPython() {
-        val rule = RatioRule(10.0, 100.0, 300.0)
-        val f = RawFrame(2, 2, ShortArray(4), "RGGB", DoubleArray(4), 1.0, 0.04, null, null)
-        assertEquals(250.0, rule.ratioFor(f), 1e-9)
+        // 24 x 24 RGGB frame, black 100, white 1100: 4 blocks of 12 x 12 at levels 0.01, 0.02, 0.04, 0.5.
+        val levels = doubleArrayOf(0.01, 0.02, 0.04, 0.5)
+        val f = frame("RGGB", 24, 24, { y, x -> (100 + 1000 * levels[(y / 12) * 2 + x / 12]).toInt() }, black = 100.0, white = 1100.0)
+        val rule = RatioRule(10.0, 300.0, AutoRatioRule(0.12, 12, 1e-4))
+        assertEquals(0.12 / 0.03, rule.ratioFor(f), 1e-9)  // no SID name: the median block level decides
         assertEquals(300.0, rule.ratioFor(f, "10034_00_0.01s.ARW"), 0.0)
         assertEquals(1.0, rule.ratioFor(f, "00001_00_30s.dng"), 0.0)
-        assertEquals(100.0, rule.ratioFor(RawFrame(2, 2, ShortArray(4), "RGGB", DoubleArray(4), 1.0, null, null, null), "IMG_1.dng"), 0.0)
+        assertEquals(250.0, rule.ratioFor(f, "content://x/00001_00_0.04s.ARW"), 1e-9)
         assertEquals(0.033, RatioRule.exposureFromName("content://x/10034_00_0.033s.ARW")!!, 0.0)
+        try {
+            rule.ratioFor(frame("RGGB", 24, 24, { _, _ -> 100 }, black = 100.0, white = 1100.0), "IMG_1.dng")
+            fail("a frame at the black level has no usable signal")
+        } catch (e: DngException) {
+            assertTrue(e.message!!.contains("no usable signal"))
+        }
     }
 }
