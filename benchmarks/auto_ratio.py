@@ -2,10 +2,10 @@
 true amplification ratio on the held-out test split, and what the estimate costs in PSNR.
 
 Calibration (train split only): every short frame of the `sid/synthetic` train scenes
-(`keras_lowlight.synthetic`, the DNGs the models train on). For a statistic s of the frame, the
+(`keras_lowlight.data.synthetic`, the DNGs the models train on). For a statistic s of the frame, the
 rule is ratio = clip(T / s, 1, 300); T is the value minimising the mean |log(estimated / true
 ratio)| over those frames (the cap included), found on a fine log grid. Two statistics: the
-median of the 12×12 block means (`keras_lowlight.exposure`, the rule in code) and the previous
+median of the 12×12 block means (`keras_lowlight.runtime.exposure`, the rule in code) and the previous
 rule's whole-frame mean. Each is also scored leave-one-scene-out on the train split (T refitted
 without the scene), the criterion the rule was chosen by; the test split was not used to choose.
 
@@ -40,7 +40,7 @@ GRID = np.exp(np.linspace(np.log(0.02), np.log(0.8), 2001))
 
 
 def _log_errors(stats: np.ndarray, true: np.ndarray, target: float) -> np.ndarray:
-    from keras_lowlight.conventions import MAX_RATIO
+    from keras_lowlight.runtime.conventions import MAX_RATIO
 
     est = np.where(stats > 0, np.clip(target / np.maximum(stats, 1e-12), 1.0, MAX_RATIO), MAX_RATIO)
     return np.log(est / true)
@@ -53,11 +53,12 @@ def fit_target(stats: np.ndarray, true: np.ndarray) -> float:
 
 
 def main() -> None:
-    from keras_lowlight import exposure, isp, runtime, synthetic
-    from keras_lowlight.conventions import MAX_RATIO, amplify
-    from keras_lowlight.metrics import delta_e2000_np, psnr_np
-    from keras_lowlight.packing import layout_for
-    from keras_lowlight.raw import read_raw, render_srgb
+    from keras_lowlight.runtime import exposure, isp, engine as runtime
+    from keras_lowlight.data import synthetic
+    from keras_lowlight.runtime.conventions import MAX_RATIO, amplify
+    from keras_lowlight.models.metrics import delta_e2000_np, psnr_np
+    from keras_lowlight.runtime.packing import layout_for
+    from keras_lowlight.runtime.raw import read_raw, render_srgb
 
     def true_ratio(image) -> float:
         return min(synthetic.LONG_EXPOSURE / image.exposure_time, MAX_RATIO)

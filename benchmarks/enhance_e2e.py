@@ -1,7 +1,7 @@
 """End-to-end `lowlight enhance` on a full-size RAW: wall time, peak RSS, and where the time goes.
 
 One run measures, side by side on the same machine and the same 24 MP DNG fixture (written with
-the project's own `keras_lowlight.dng.write_dng`, 6000×4000 RGGB, a dark SID-like exposure):
+the project's own `keras_lowlight.runtime.dng.write_dng`, 6000×4000 RGGB, a dark SID-like exposure):
 
 * end to end: `lowlight enhance FILE` in a fresh process (wall time from the parent, peak RSS
   from the child's own rusage via `os.wait4`), for the code BEFORE this work (`--before`, a git
@@ -54,9 +54,9 @@ t0 = time.perf_counter()
 version, path, out_dir, backend = sys.argv[1:5]
 import contextlib
 from pathlib import Path
-from keras_lowlight import runtime
-from keras_lowlight.raw import read_raw
-import keras_lowlight.enhance as E
+from keras_lowlight.runtime import engine as runtime
+from keras_lowlight.runtime.raw import read_raw
+import keras_lowlight.runtime.enhance as E
 imports = time.perf_counter() - t0
 model_path = E.resolve_model_path(None, "bayer", backend)
 t = time.perf_counter(); engine = runtime.load_engine(model_path, num_threads=2); load = time.perf_counter() - t
@@ -81,7 +81,7 @@ if version == "before":
     tiled = time.perf_counter() - t
     t = time.perf_counter(); E.write_outputs(srgb, Path(out_dir), Path(path).stem, "png"); write = time.perf_counter() - t
 else:
-    from keras_lowlight import writers
+    from keras_lowlight.runtime import writers
     predictor = E.LoadedModel(model_path.name, "bayer", engine.channels, engine)
     frame = E.render(predictor, packed, writers.DEFAULT_FORMATS, image)
     tiled = time.perf_counter() - t
@@ -94,9 +94,9 @@ print("STAGES " + json.dumps({"imports": imports, "load model": load, "decode": 
 
 SCALING = r"""
 import json, threading, time, numpy as np
-from keras_lowlight import runtime
-from keras_lowlight.conventions import DEFAULT_TILE
-import keras_lowlight.enhance as E
+from keras_lowlight.runtime import engine as runtime
+from keras_lowlight.runtime.conventions import DEFAULT_TILE
+import keras_lowlight.runtime.enhance as E
 path = E.resolve_model_path(None, "bayer", "tflite")
 tile = np.random.default_rng(0).random((1, DEFAULT_TILE, DEFAULT_TILE, 4), dtype=np.float32)
 def rate(engines, tiles):
@@ -119,7 +119,7 @@ print("SCALING " + json.dumps({"1 interpreter, 1 thread": one, "1 interpreter, 2
 
 def write_fixture(path: Path, seed: int = 0) -> Path:
     """A 24 MP Bayer DNG: a smooth scene at a SID-like short exposure (black 512, ~60 e- peak)."""
-    from keras_lowlight.dng import write_dng
+    from keras_lowlight.runtime.dng import write_dng
 
     rng = np.random.default_rng(seed)
     h, w = 4000, 6000
@@ -185,7 +185,7 @@ def main() -> None:
     batch = args.batch
     python = sys.executable
     rows: list[dict] = []
-    cli_code = "import sys; from keras_lowlight.cli import main; sys.exit(main(sys.argv[1:]))"
+    cli_code = "import sys; from keras_lowlight.cli.main import main; sys.exit(main(sys.argv[1:]))"
     with tempfile.TemporaryDirectory(prefix="enhance-e2e-") as tmp:
         tmp = Path(tmp)
         before_code = extract_revision(args.before, (tmp / "before").resolve())
@@ -313,7 +313,7 @@ def main() -> None:
                 + [{"table": "model tiles/s", "kind": k, "mp_per_s": round(v, 2)} for k, v in scaling.items()])
     write_results(
         "enhance_e2e", csv_rows, title="`lowlight enhance` end to end on a 24 MP DNG: before vs after, per backend",
-        notes=(f"Fixture: 6000×4000 RGGB DNG written by keras_lowlight.dng.write_dng (ratio 250 from its 0.04 s "
+        notes=(f"Fixture: 6000×4000 RGGB DNG written by keras_lowlight.runtime.dng.write_dng (ratio 250 from its 0.04 s "
                f"exposure). Model: the shipped {SHIPPED} (int8 .tflite for tflite, model.keras for keras), 2 LiteRT "
                f"threads. 'before' = git {args.before} (the enhance path when issue 15 started), extracted with git "
                "archive and run with the same Python and packages ('before' quantises inside write_outputs, so its "

@@ -1,11 +1,15 @@
-"""`mobile` with the RAW head vs `mobile` with the sRGB head, at an equal training budget.
+"""The shipped preset with the RAW head vs with the sRGB head, at an equal training budget.
 
-    python benchmarks/heads_ab.py [--steps 1500 --batch 8 --crop 64 --lr 1e-3 --seed 0]
+    python benchmarks/heads_ab.py [--preset mobile_unet_s --noise synthetic --steps 1500 --batch 8 --crop 64
+                                   --lr 1e-3 --seed 0]
+
+The RAW head of a `mobile_unet*` preset predicts the clean RAW directly (`raw_residual=False`, the
+shipped recipe's choice: benchmarks/results/raw_head_ab.md).
 
 Both heads get the same budget in one run: same preset, data (`sid/synthetic` train split,
 `make_dataset(..., seed=SEED)`: the same crops in the same order), steps, batch, crop, Adam
 learning rate and initial seed. Each head trains with its own registered loss (sRGB: L1, the
-paper's; RAW: μ-law tone-mapped L1, `keras_lowlight.losses.ToneMappedL1`) against its own target
+paper's; RAW: μ-law tone-mapped L1, `keras_lowlight.models.losses.ToneMappedL1`) against its own target
 (the scene's LibRaw-rendered sRGB / the clean long-exposure RAW).
 
 Scored on every pair of the `sid/synthetic` test split at full resolution (Keras, the shared
@@ -41,12 +45,13 @@ def train(head: str, args) -> tuple[object, float, float]:
     import keras
 
     from keras_lowlight import data, models
-    from keras_lowlight.train import compile_model
+    from keras_lowlight.training.train import compile_model
 
     keras.utils.set_random_seed(args.seed)
-    model = models.get("mobile", "bayer", head=head)
+    overrides = {"raw_residual": False} if head == "raw" and args.preset.startswith("mobile_unet") else {}
+    model = models.get(args.preset, "bayer", head=head, **overrides)
     dataset = data.make_dataset("sid/synthetic", "train", crop=args.crop, batch=args.batch, training=True,
-                                target=head, seed=args.seed)
+                                target=head, seed=args.seed, noise=args.noise)
     compile_model(model, args.lr)
     start = time.perf_counter()
     history = model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0)
@@ -55,6 +60,8 @@ def train(head: str, args) -> tuple[object, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--preset", default="mobile_unet_s")
+    parser.add_argument("--noise", default="synthetic", choices=("synthetic", "recorded"))
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--crop", type=int, default=64)
@@ -64,10 +71,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from keras_lowlight import data
-    from keras_lowlight.baseline import amplify_only, bm3d_packed, render_oracle
-    from keras_lowlight.evaluate import contact_sheet, keras_predictor, ssim_np
-    from keras_lowlight.isp import render_packed
-    from keras_lowlight.metrics import delta_e2000_np, psnr_np
+    from keras_lowlight.evaluation.baseline import amplify_only, bm3d_packed, render_oracle
+    from keras_lowlight.evaluation.evaluate import contact_sheet, keras_predictor, ssim_np
+    from keras_lowlight.runtime.isp import render_packed
+    from keras_lowlight.models.metrics import delta_e2000_np, psnr_np
 
     trained = {head: train(head, args) for head in ("srgb", "raw")}
     predict = {head: keras_predictor(model) for head, (model, _, _) in trained.items()}
@@ -87,9 +94,9 @@ def main() -> None:
                             pair.xyz_to_cam)
         amplified = amplify_only(pair.packed, libraw)
         bm3d = render_oracle(bm3d_packed(pair.packed), libraw)
-        score("mobile head=srgb | libraw truth", libraw, srgb)
-        score("mobile head=raw (ISP render) | libraw truth", libraw, raw)
-        score("mobile head=raw (ISP render) | isp truth", isp_truth, raw)
+        score(f"{args.preset} head=srgb | libraw truth", libraw, srgb)
+        score(f"{args.preset} head=raw (ISP render) | libraw truth", libraw, raw)
+        score(f"{args.preset} head=raw (ISP render) | isp truth", isp_truth, raw)
         score("amplification-only (oracle colour) | libraw truth", libraw, amplified)
         score("BM3D (oracle colour) | libraw truth", libraw, bm3d)
         score("ISP ceiling: clean long exposure via ISP | libraw truth", libraw, isp_truth)
@@ -103,16 +110,16 @@ def main() -> None:
         rows.append({"method": method, "truth": truth, "images": len(values), "psnr": psnr, "ssim": ssim,
                      "deltaE": delta_e})
     for head, (model, seconds, loss) in trained.items():
-        rows.append({"method": f"training mobile head={head}", "truth": "", "images": 0,
+        rows.append({"method": f"training {args.preset} head={head}", "truth": "", "images": 0,
                      "psnr": float("nan"), "ssim": float("nan"), "deltaE": float("nan"),
                      "train_s": seconds, "final_loss": loss, "params": model.count_params()})
     contact_sheet(sheet, RESULTS / "heads_ab.png",
                   columns=("amplified (oracle colour)", "head=srgb", "head=raw + ISP", "LibRaw truth"), width=200)
     notes = (f"Budget per head: {args.steps} steps × batch {args.batch} × crop {args.crop} packed px, Adam "
-             f"{args.lr}, seed {args.seed}, same crops (make_dataset seed); sRGB head: L1; RAW head: μ-law L1. "
+             f"{args.lr}, seed {args.seed}, same crops (make_dataset seed); sRGB head: L1; RAW head: μ-law L1; noise: {args.noise}. "
              f"Test split: {len(pairs)} pairs, full frames. Picture: heads_ab.png.\n\n"
              + __doc__.split("\n\n", 2)[2].rsplit("\n", 2)[0])
-    write_results("heads_ab", rows, title="mobile: RAW head vs sRGB head at an equal training budget",
+    write_results("heads_ab", rows, title=f"{args.preset}: RAW head vs sRGB head at an equal training budget",
                   notes=notes, markdown=markdown_table(rows))
 
 

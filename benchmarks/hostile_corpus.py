@@ -57,7 +57,7 @@ def _mosaic(shape, black=512, seed=0) -> np.ndarray:
 
 
 def _dng(path: Path, mosaic=None, **kw) -> Path:
-    from keras_lowlight.dng import write_dng
+    from keras_lowlight.runtime.dng import write_dng
 
     return write_dng(path, _mosaic((64, 96)) if mosaic is None else mosaic, kw.pop("cfa", "RGGB"),
                      exposure_time=kw.pop("exposure_time", 0.04), **kw)
@@ -81,7 +81,7 @@ def _patch_tag(data: bytes, tag: int, value: int | None = None, count: int | Non
 
 def build_corpus(folder: Path) -> list[Case]:
     """Writes every file of the corpus into `folder`; returns the cases."""
-    from keras_lowlight.packing import XTRANS_REFERENCE
+    from keras_lowlight.runtime.packing import XTRANS_REFERENCE
 
     folder.mkdir(parents=True, exist_ok=True)
     f = lambda name: folder / name  # noqa: E731
@@ -347,7 +347,7 @@ def argv_for(case: Case, command: str, out_dir: Path) -> list[str]:
 
 
 def run_in_process(argv: list[str]) -> tuple[int, str, str]:
-    from keras_lowlight.cli import main
+    from keras_lowlight.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -359,7 +359,7 @@ def run_in_process(argv: list[str]) -> tuple[int, str, str]:
 
 
 def run_subprocess(argv: list[str]) -> tuple[int, str, str]:
-    done = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", *argv], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", *argv], capture_output=True, text=True,
                           timeout=600)
     return done.returncode, done.stdout, done.stderr
 
@@ -457,7 +457,7 @@ def main() -> int:
             print(f"NOT CLEAN: {r.case} / {r.command}: {r.why}")
     write_results(
         "hostile_corpus", rows, title="Hostile corpus through the lowlight CLI",
-        notes=(f"{summary}. Each run is a fresh `python -m keras_lowlight.cli` process"
+        notes=(f"{summary}. Each run is a fresh `python -m keras_lowlight.cli.main` process"
                f"{' (here: in-process)' if args.in_process else ''}. Clean: for bad input a non-zero exit, exactly "
                "one error line naming the file or option, no traceback, no stray stderr, nothing written; for valid "
                "input (expected ok) exit 0 and both images written; for the batch every good file written, each bad "

@@ -1,8 +1,8 @@
-"""How close the project's own ISP (`keras_lowlight.isp`, which renders RAW-head outputs) comes
+"""How close the project's own ISP (`keras_lowlight.runtime.isp`, which renders RAW-head outputs) comes
 to LibRaw's `postprocess` (SID's ground-truth render) on clean frames.
 
 Frames: the clean 10 s long exposure of every synthetic test and validation scene
-(`keras_lowlight.synthetic`, genuine DNGs), and the real Canon EOS 550D DNG of the test suite
+(`keras_lowlight.data.synthetic`, genuine DNGs), and the real Canon EOS 550D DNG of the test suite
 (colorchart.dng from the tinydng 0.1.0 sdist on PyPI, fetched with pip into the user cache).
 
 Three LibRaw references, each `use_camera_wb=True, no_auto_bright=True, output_bps=16`:
@@ -50,7 +50,7 @@ def canon_dng() -> tuple[str, bytes]:
 
 
 def synthetic_frames() -> list[tuple[str, bytes]]:
-    from keras_lowlight import synthetic
+    from keras_lowlight.data import synthetic
 
     frames = []
     for split in ("test", "validation"):
@@ -71,9 +71,9 @@ def libraw(data: bytes, **kwargs) -> np.ndarray:
 def measure(name: str, data: bytes) -> dict:
     import rawpy
 
-    from keras_lowlight import isp, packing
-    from keras_lowlight.metrics import delta_e2000_np, psnr_np
-    from keras_lowlight.raw import read_raw
+    from keras_lowlight.runtime import isp, packing
+    from keras_lowlight.models.metrics import delta_e2000_np, psnr_np
+    from keras_lowlight.runtime.raw import read_raw
 
     image = read_raw(name, data=data)
     start = time.perf_counter()

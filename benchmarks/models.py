@@ -17,7 +17,7 @@ must not mix presets):
   budget for every preset: same data, steps, batch, crop, L1 + Adam, seed. With `--seeds 0 1 2`
   every preset is trained once per seed (each in a fresh child) and the table gives mean ± sample
   standard deviation over seeds; speed and memory are measured for the first seed only;
-* how much of the int8 graph XNNPACK runs (`keras_lowlight.delegation`: one partition, nothing
+* how much of the int8 graph XNNPACK runs (`keras_lowlight.export.delegation`: one partition, nothing
   outside = the whole graph), at the latency input size;
 * with `--bm3d`, BM3D's PSNR / SSIM / time on the same test images (computed once, in the first
   preset's child), beside amplification-only.
@@ -74,9 +74,9 @@ def measure_one(preset: str, args: argparse.Namespace) -> dict:
     import tensorflow as tf
 
     from keras_lowlight import data, export, models
-    from keras_lowlight.evaluate import evaluate
-    from keras_lowlight.runtime import LiteRTEngine
-    from keras_lowlight.train import compile_model
+    from keras_lowlight.evaluation.evaluate import evaluate
+    from keras_lowlight.runtime.engine import LiteRTEngine
+    from keras_lowlight.training.train import compile_model
 
     keras.utils.set_random_seed(args.seed)
     model = models.get(preset, cfa="bayer")
@@ -130,7 +130,7 @@ def measure_one(preset: str, args: argparse.Namespace) -> dict:
         row[f"{name}_ms_per_mp"] = statistics.median(values) * 1000 / out_mp
     # "builtin" when XNNPACK refused the int8 graph (e.g. an SE channel dead on the calibration crops).
     row["int8_backend"] = engines["int8"].backend
-    from keras_lowlight.delegation import delegation_report
+    from keras_lowlight.export.delegation import delegation_report
 
     report = delegation_report(engines["int8"].content, (size, size))
     row["int8_xnnpack"] = ("whole graph" if report.whole_graph else

@@ -157,7 +157,7 @@ def main() -> None:
 
 def int8_interpreter(flat: bytes, shape: tuple, threads: int):
     """An allocated interpreter and the backend it got: XNNPACK, or builtin kernels when XNNPACK
-    refuses the graph (as `keras_lowlight.runtime.LiteRTEngine` falls back)."""
+    refuses the graph (as `keras_lowlight.runtime.engine.LiteRTEngine` falls back)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     for backend, resolver in (("xnnpack", OpResolverType.AUTO),

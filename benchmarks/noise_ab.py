@@ -2,7 +2,7 @@
 
     python benchmarks/noise_ab.py [--preset mobile] [--steps 300] [--crop 64] [--batch 8] [--lr 1e-3]
 
-Three runs of `keras_lowlight.train.train`, one after the other in this one process, with the
+Three runs of `keras_lowlight.training.train.train`, one after the other in this one process, with the
 same preset, steps, crop, batch, learning rate and seed; only the training data differ:
 
   recorded              sid/synthetic's stored short frames, photograph scenes only;
@@ -11,7 +11,7 @@ same preset, steps, crop, batch, learning rate and seed; only the training data 
 
 Each model is scored on the sid/synthetic test split (20 scenes of 512×512 from photographs no
 training scene comes from) and on the real-sensor check (the Canon EOS 550D DNG darkened at
-×100/×250/×300, `keras_lowlight.sensor_check`; fetched once by `benchmarks/real_sensor.py`),
+×100/×250/×300, `keras_lowlight.data.sensor_check`; fetched once by `benchmarks/real_sensor.py`),
 beside amplification-only. Writes `benchmarks/results/noise_ab.{md,csv}`.
 """
 
@@ -26,9 +26,10 @@ import tensorflow as tf
 from _results import write_results
 from real_sensor import fetch_canon_dng
 
-from keras_lowlight import data, sensor_check, synthetic
-from keras_lowlight.evaluate import evaluate
-from keras_lowlight.train import train
+from keras_lowlight import data
+from keras_lowlight.data import sensor_check, synthetic
+from keras_lowlight.evaluation.evaluate import evaluate
+from keras_lowlight.training.train import train
 
 ARMS = {
     "recorded": ("recorded", False),

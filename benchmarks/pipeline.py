@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from _results import write_results
 from keras_lowlight import data, models
-from keras_lowlight.train import compile_model
+from keras_lowlight.training.train import compile_model
 
 
 def pipeline_rate(dataset: str, crop: int, batch: int, batches: int, noise: str = "recorded") -> float:

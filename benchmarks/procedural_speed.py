@@ -2,7 +2,7 @@
 
     python benchmarks/procedural_speed.py [--scenes 8] [--size 256]
 
-Times `keras_lowlight.procedural.dead_leaves` (wall and CPU per scene) beside one `sid` build
+Times `keras_lowlight.data.procedural.dead_leaves` (wall and CPU per scene) beside one `sid` build
 step of the same scene (`synthetic.make_scene`: unprocess, noise, four DNGs), so the cost of
 painting on the fly per training crop can be compared with `model.fit`'s crops/s
 (`benchmarks/results/pipeline.md`). Writes `benchmarks/results/procedural_speed.{md,csv}`.
@@ -16,7 +16,7 @@ import time
 import numpy as np
 from _results import write_results
 
-from keras_lowlight import procedural, synthetic
+from keras_lowlight.data import procedural, synthetic
 
 
 def main() -> None:

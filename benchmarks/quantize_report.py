@@ -25,7 +25,7 @@ def train_preset(preset: str, cfa: str, steps: int, data: str, crop: int, batch:
     import keras
 
     from keras_lowlight import models
-    from keras_lowlight.quantize_report import synthetic_training_set
+    from keras_lowlight.reports.quantize_report import synthetic_training_set
 
     channels = models.cfa_io(cfa)[0]
     model = models.get(preset, cfa=cfa)
@@ -68,8 +68,8 @@ def main(argv=None) -> int:
                         help="comma-separated TFLite modes (int16x8 runs on reference kernels: slow)")
     args = parser.parse_args(argv)
 
-    from keras_lowlight.errors import LowlightError
-    from keras_lowlight.quantize_report import ReportConfig, run_report
+    from keras_lowlight.runtime.errors import LowlightError
+    from keras_lowlight.reports.quantize_report import ReportConfig, run_report
 
     try:
         out = Path(args.output)

@@ -13,7 +13,7 @@ the packed resolution, removes that limit. Three variants, everything else equal
 * `direct`            — the clean RAW predicted directly;
 * `fullres_direct`    — + a 16-channel level at the packed resolution, direct output.
 
-Each trains with `keras_lowlight.train.train` (the recipe of `configs/mobile_unet_s_bayer.json`:
+Each trains with `keras_lowlight.training.train.train` (the recipe of `configs/mobile_unet_s_bayer.json`:
 fresh synthetic noise on the clean long exposures, μ-law L1, Adam 1e-3, batch 8, crop 64, seed 0)
 for the same epochs × steps, into `<runs>/<variant>/` (resumable; a finished run is reused).
 Scored on every pair of `--split` (default `validation`: the variant is CHOSEN here, so not on
@@ -21,7 +21,7 @@ test) at full resolution, on what a user sees — every image rendered by the pr
 the file's own white balance and colour matrix (`isp.render_packed`) — PSNR / SSIM / mean
 CIEDE2000 ΔE against the clean long exposure rendered the same way; plus PSNR in the packed
 linear RAW domain (what training's `val_psnr` measures). Amplification-only and BM3D
-(`keras_lowlight.baseline.bm3d_packed`, noise estimated per frame) rendered the same way.
+(`keras_lowlight.evaluation.baseline.bm3d_packed`, noise estimated per frame) rendered the same way.
 Writes `benchmarks/results/raw_head_ab.{md,csv}` and `raw_head_ab.png`.
 """
 
@@ -66,20 +66,24 @@ def main() -> None:
     parser.add_argument("--runs", default="runs/ab", help="run folders (resumed / reused when present)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--sheet", type=int, default=3, help="pairs in the picture")
+    parser.add_argument("--score-only", action="store_true",
+                        help="score the runs' best.keras as they are (no training, no resuming)")
     args = parser.parse_args()
 
     from keras_lowlight import data, models
-    from keras_lowlight.baseline import bm3d_packed
-    from keras_lowlight.evaluate import contact_sheet, keras_predictor, load_model, ssim_np
-    from keras_lowlight.isp import render_packed
-    from keras_lowlight.metrics import delta_e2000_np, psnr_np
-    from keras_lowlight.train import train
+    from keras_lowlight.evaluation.baseline import bm3d_packed
+    from keras_lowlight.evaluation.evaluate import contact_sheet, keras_predictor, load_model, ssim_np
+    from keras_lowlight.runtime.isp import render_packed
+    from keras_lowlight.models.metrics import delta_e2000_np, psnr_np
+    from keras_lowlight.training.train import train
 
     trained = {}
     for name in args.variants:
-        result = train(verbose=0, **recipe(args, name))
-        timing = json.loads((result.output / "train_time.json").read_text())
-        trained[name] = (load_model(result.output / "best.keras"), timing)
+        run = Path(args.runs) / name
+        if not args.score_only:
+            run = train(verbose=0, **recipe(args, name)).output
+        timing = json.loads((run / "train_time.json").read_text())
+        trained[name] = (load_model(run / "best.keras"), timing)
 
     scores: dict[str, list[tuple[float, ...]]] = {}
     sheet, bm3d_seconds = [], 0.0
@@ -123,8 +127,10 @@ def main() -> None:
         rows.append(row)
     columns = ("amplification-only", "BM3D", *trained, "truth")
     contact_sheet(sheet, RESULTS / "raw_head_ab.png", columns=columns, width=200)
-    notes = (f"Budget per variant: {args.epochs} epochs × {args.steps_per_epoch} steps (batch 8, crop 64, Adam "
-             f"1e-3, seed 0, fresh synthetic noise); best.keras by validation PSNR. Scored on {len(pairs)} pairs of "
+    steps = sorted({timing["steps"] for _, timing in trained.values()})
+    notes = (f"Budget per variant: {' / '.join(map(str, steps))} optimizer steps (train_steps column; batch 8, crop 64, "
+             "Adam 1e-3, seed 0, fresh synthetic noise); best.keras by validation PSNR; train_s is wall time on a "
+             f"machine shared with other jobs, not a speed measurement. Scored on {len(pairs)} pairs of "
              f"sid/synthetic:{args.split}, full frames; every image rendered by isp.render_packed with the file's "
              f"colour; truth = the clean long exposure rendered the same way. psnr_raw_domain: packed linear RAW "
              f"(what val_psnr measures). BM3D: {bm3d_seconds / len(pairs):.1f} s per frame. Picture: "

@@ -3,13 +3,13 @@
     python benchmarks/real_sensor.py saved_models/mobile_bayer/model.keras [more.keras ...] \
         [--crop 1024] [--bursts 2] [--dng path/to/file.dng] [--ratio true|auto|both]
 
-The scene is `keras_lowlight.sensor_check` (the DNG's mosaic as the clean long exposure, short
+The scene is `keras_lowlight.data.sensor_check` (the DNG's mosaic as the clean long exposure, short
 frames made with the calibrated noise model in the file's own DN scale), evaluated exactly as
 `lowlight evaluate` evaluates a test split: full-resolution tiled inference, PSNR / SSIM on
 sRGB against LibRaw's render of the DNG, amplification-only beside each model. Models of either
 head: an sRGB-head model is scored as it is; a RAW-head model's output (and amplification-only
-beside it) is rendered with the file's own colour by `keras_lowlight.isp`, as `lowlight evaluate`
-does (`head` column). `--ratio auto` amplifies every short frame by `keras_lowlight.exposure`'s
+beside it) is rendered with the file's own colour by `keras_lowlight.runtime.isp`, as `lowlight evaluate`
+does (`head` column). `--ratio auto` amplifies every short frame by `keras_lowlight.runtime.exposure`'s
 estimate from the frame itself (the `lowlight enhance` default for a file without a SID name)
 instead of the true ratio: one `overall` row per model (evaluation buckets by the ratio applied),
 and the notes list each frame's true ratio and estimate. `both` scores each model both ways in
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from _results import write_results
 
-from keras_lowlight import sensor_check
+from keras_lowlight.data import sensor_check
 
 
 def fetch_canon_dng() -> Path:
@@ -61,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from keras_lowlight.data import scenes_from_examples
-    from keras_lowlight.evaluate import evaluate, load_model
+    from keras_lowlight.evaluation.evaluate import evaluate, load_model
     from keras_lowlight.models import head_of
 
     dng = Path(args.dng) if args.dng else fetch_canon_dng()
@@ -92,7 +92,7 @@ def main() -> None:
                f"{args.crop or 'none'} px, {args.bursts} noisy frames per ratio (×100/×250/×300), seed "
                f"{args.seed}; noise: Sony a7S II fits in the file's DN scale (no 550D calibration at hand). "
                "PSNR/SSIM on sRGB vs LibRaw's render of the DNG; baseline = amplification-only with "
-               "oracle colour (keras_lowlight.baseline) for an sRGB-head model, the file's colour for a RAW-head one."
+               "oracle colour (keras_lowlight.evaluation.baseline) for an sRGB-head model, the file's colour for a RAW-head one."
                + auto_note + (f" {args.note}" if args.note else "")),
     )
 
@@ -101,8 +101,8 @@ def auto_ratios(example: dict) -> list[tuple[float, float]]:
     """(true ratio, `--ratio auto` estimate) of each short frame of a `sid`-schema example."""
     import numpy as np
 
-    from keras_lowlight.exposure import estimate_ratio
-    from keras_lowlight.raw import RawImage
+    from keras_lowlight.runtime.exposure import estimate_ratio
+    from keras_lowlight.runtime.raw import RawImage
 
     short = example["short"]
     out = []

@@ -21,7 +21,7 @@ import tensorflow_datasets as tfds
 from _results import write_results
 
 import tfds_sid  # noqa: F401
-from keras_lowlight import synthetic
+from keras_lowlight.data import synthetic
 from tfds_sid.sid import sid_dataset_builder as sid
 
 DUMMY = Path(sid.__file__).parent / "dummy_data"

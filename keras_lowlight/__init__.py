@@ -4,8 +4,8 @@ Importing the package is cheap: TensorFlow loads only when a model, dataset or e
 function is used.
 """
 
-from keras_lowlight.errors import LowlightError, RawReadError
-from keras_lowlight.raw import RawImage, read_raw
+from keras_lowlight.runtime.errors import LowlightError, RawReadError
+from keras_lowlight.runtime.raw import RawImage, read_raw
 
 __version__ = "0.1.0"
 

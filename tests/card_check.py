@@ -38,9 +38,9 @@ def rows(folder: Path) -> dict[str, dict]:
 
 def measure(folder: Path, file: str, dataset: str, limit: int | None):
     """Evaluates one packaged file exactly as `lowlight package` did (tiling, head read from the file)."""
-    from keras_lowlight.contract import TILE
-    from keras_lowlight.evaluate import evaluate
-    from keras_lowlight.runtime import LiteRTEngine, enhance_frame
+    from keras_lowlight.runtime.contract import TILE
+    from keras_lowlight.evaluation.evaluate import evaluate
+    from keras_lowlight.runtime.engine import LiteRTEngine, enhance_frame
 
     if file.endswith(".keras"):
         return evaluate(folder / file, dataset=dataset, output=None, progress=False, limit=limit)

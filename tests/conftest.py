@@ -12,8 +12,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
-from keras_lowlight.dng import write_dng
-from keras_lowlight.packing import XTRANS_REFERENCE
+from keras_lowlight.runtime.dng import write_dng
+from keras_lowlight.runtime.packing import XTRANS_REFERENCE
 
 
 @pytest.fixture

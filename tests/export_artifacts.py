@@ -26,7 +26,7 @@ _cache: dict[str, Path] = {}
 
 def synthetic_batch(count: int, size: tuple[int, int] = (CROP, CROP), seed: int = 0):
     """(packed, target) arrays drawn like `quantize_report.synthetic_pairs` (dark, noisy, clipped)."""
-    from keras_lowlight.quantize_report import synthetic_pairs
+    from keras_lowlight.reports.quantize_report import synthetic_pairs
 
     pairs = list(synthetic_pairs(count, 4, size, seed=seed))
     return np.stack([p for p, _ in pairs]), np.stack([t for _, t in pairs])
@@ -80,7 +80,8 @@ def _build_qat(out: Path) -> None:
     import keras
     import tensorflow as tf
 
-    from keras_lowlight import models, qat
+    from keras_lowlight import models
+    from keras_lowlight.training import qat
 
     keras.utils.set_random_seed(0)
     model = _train(models.get("tiny", "bayer"), steps=40)

@@ -16,9 +16,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from keras_lowlight import packing
-from keras_lowlight.errors import RawReadError
-from keras_lowlight.raw import read_raw
+from keras_lowlight.runtime import packing
+from keras_lowlight.runtime.errors import RawReadError
+from keras_lowlight.runtime.raw import read_raw
 
 EXTREMES = (0, 1, 2, 0x7F, 0xFF, 0x7FFF, 0xFFFF, 0x10000, 0x7FFFFFFF, 0xFFFFFFFF)
 

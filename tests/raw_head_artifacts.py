@@ -34,7 +34,7 @@ def raw_pairs(count: int, size=(32, 32), channels: int = 4, seed: int = 0):
 def _fit(model, steps: int, seed: int = 0):
     import keras
 
-    from keras_lowlight.losses import ToneMappedL1
+    from keras_lowlight.models.losses import ToneMappedL1
 
     x, y = raw_pairs(16, seed=seed, channels=model.inputs[0].shape[-1])
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=ToneMappedL1())
@@ -62,7 +62,8 @@ def _build_qat(out: Path) -> None:
     import keras
     import tensorflow as tf
 
-    from keras_lowlight import models, qat
+    from keras_lowlight import models
+    from keras_lowlight.training import qat
 
     keras.utils.set_random_seed(0)
     for name in ("tiny", "tiny_unet", "tiny_mobile"):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_lowlight.dng import write_dng
-from keras_lowlight.packing import BAYER_PATTERNS, XTRANS_REFERENCE
+from keras_lowlight.runtime.dng import write_dng
+from keras_lowlight.runtime.packing import BAYER_PATTERNS, XTRANS_REFERENCE
 
 CLIENTS = ("python", "web", "kotlin")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from keras_lowlight import packing
+from keras_lowlight.runtime import packing
 
 
 def make_scenes(

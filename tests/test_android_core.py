@@ -119,9 +119,9 @@ class StandIn:
 
 
 def _python_verdict(path: Path) -> tuple[dict, np.ndarray | None, float | None]:
-    from keras_lowlight.enhance import amplification_ratio, prepare_input
-    from keras_lowlight.errors import LowlightError
-    from keras_lowlight.raw import read_raw
+    from keras_lowlight.runtime.enhance import amplification_ratio, prepare_input
+    from keras_lowlight.runtime.errors import LowlightError
+    from keras_lowlight.runtime.raw import read_raw
 
     try:
         image = read_raw(path)
@@ -135,8 +135,8 @@ def _python_verdict(path: Path) -> tuple[dict, np.ndarray | None, float | None]:
 @pytest.fixture(scope="session")
 def goldens(tmp_path_factory, request) -> dict:
     """Fixture table, Python's packed inputs and stand-in tiled outputs, and a manifest for Kotlin."""
-    from keras_lowlight.contract import load_contract
-    from keras_lowlight.runtime import enhance_frame
+    from keras_lowlight.runtime.contract import load_contract
+    from keras_lowlight.runtime.engine import enhance_frame
 
     folder = tmp_path_factory.mktemp("android_goldens")
     try:
@@ -189,8 +189,8 @@ def goldens(tmp_path_factory, request) -> dict:
                                    "tiles": engine.calls})
     # After a RAW-head model: its packed output rendered with the file's colour (isp.render_packed).
     # The packed inputs stand in for model outputs; the Canon frame is cropped to keep it quick.
-    from keras_lowlight.isp import render_packed
-    from keras_lowlight.raw import read_raw
+    from keras_lowlight.runtime.isp import render_packed
+    from keras_lowlight.runtime.raw import read_raw
 
     manifest["render"] = []
     for name, crop in (("bayer_RGGB", None), ("bayer_GBRG", None), ("xtrans", None), ("xtrans_phase", None),
@@ -210,8 +210,8 @@ def goldens(tmp_path_factory, request) -> dict:
             "xyz_to_cam": [float(v) for v in np.asarray(image.xyz_to_cam, np.float64).ravel()],
         })
     # Every shipped model as its .tflite describes itself (LiteRT in Python), for the contract parser.
-    from keras_lowlight.contract import REPO as _repo
-    from keras_lowlight.contract import describe_model_io
+    from keras_lowlight.runtime.contract import REPO as _repo
+    from keras_lowlight.runtime.contract import describe_model_io
 
     manifest["contracts"] = []
     for entry in load_contract()["models"]:
@@ -224,16 +224,16 @@ def goldens(tmp_path_factory, request) -> dict:
             "quantization": info["quantization"], "head": info.get("head", "srgb"),
         })
 
-    # The automatic ratio (keras_lowlight.exposure, `--ratio auto`), when the contract states it,
+    # The automatic ratio (keras_lowlight.runtime.exposure, `--ratio auto`), when the contract states it,
     # on every packed fixture and on a frame with no usable signal (black level + faint noise).
-    from keras_lowlight.contract import load_contract as _load
+    from keras_lowlight.runtime.contract import load_contract as _load
 
     manifest["auto"] = []
     if "auto" in _load()["preprocessing"]["ratio"]:
-        from keras_lowlight.dng import write_dng
-        from keras_lowlight.enhance import prepare_input
-        from keras_lowlight.errors import LowlightError
-        from keras_lowlight.exposure import estimate_ratio
+        from keras_lowlight.runtime.dng import write_dng
+        from keras_lowlight.runtime.enhance import prepare_input
+        from keras_lowlight.runtime.errors import LowlightError
+        from keras_lowlight.runtime.exposure import estimate_ratio
 
         rng = np.random.default_rng(5)
         dark = write_dng(folder / "dark.dng", 512 + rng.integers(-1, 2, (48, 64)), "RGGB")  # mean ≈ black
@@ -312,7 +312,7 @@ def test_android_shell_compiles_against_the_core(kotlin_jar):
 
 def test_stand_in_model_shows_tiling_mistakes():
     """The stand-in looks one pixel up and left, so tiles that dropped their overlap would differ."""
-    from keras_lowlight.runtime import enhance_frame, enhance_untiled
+    from keras_lowlight.runtime.engine import enhance_frame, enhance_untiled
 
     packed = np.random.default_rng(3).random((37, 53, 4), dtype=np.float32)
     engine = StandIn(4, 2, 8)
@@ -325,7 +325,7 @@ def test_stand_in_model_shows_tiling_mistakes():
 
 def test_python_web_and_kotlin_readers_agree(kotlin_run, goldens, capsys):
     """The shared fixture table: the same verdict kind from all three readers, one-line messages."""
-    from keras_lowlight.contract import CONTRACT_PATH
+    from keras_lowlight.runtime.contract import CONTRACT_PATH
 
     if shutil.which("node") is None:
         _require(["node"], "the web reader's verdicts")

@@ -1,8 +1,8 @@
 """The layering declared in pyproject.toml ([tool.importlinter]) holds: `lint-imports` passes.
 
-Contracts: the runtime (RAW reading, packing, tiling, LiteRT, writers, enhance) never imports
-TensorFlow, Keras or the training side; models never import the data pipeline; the data pipeline
-never imports models, training or export.
+Contracts: keras_lowlight's role folders form layers (cli > reports > training > evaluation >
+export > models | data > runtime), a layer importing only those below it; the runtime (RAW reading,
+packing, tiling, LiteRT, rendering, writers, enhance) never imports TensorFlow or Keras.
 """
 
 from __future__ import annotations

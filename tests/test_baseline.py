@@ -8,10 +8,11 @@ import time
 import numpy as np
 import pytest
 
-from keras_lowlight import baseline, data
-from keras_lowlight.errors import LowlightError
-from keras_lowlight.evaluate import evaluate
-from keras_lowlight.metrics import psnr_np
+from keras_lowlight.evaluation import baseline
+from keras_lowlight import data
+from keras_lowlight.runtime.errors import LowlightError
+from keras_lowlight.evaluation.evaluate import evaluate
+from keras_lowlight.models.metrics import psnr_np
 from scenes import make_scenes
 
 BLACK, WHITE_MINUS_BLACK = 512, 16383 - 512  # the test scenes' levels

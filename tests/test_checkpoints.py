@@ -14,8 +14,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_lowlight import train as train_lib
-from keras_lowlight.checkpoints import NonFiniteLossError
+from keras_lowlight.training import train as train_lib
+from keras_lowlight.training.checkpoints import NonFiniteLossError
 from scenes import make_scenes
 
 
@@ -76,7 +76,7 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoints(t
 WRITER = """
 import sys, time
 import keras
-from keras_lowlight.checkpoints import save_model_atomically
+from keras_lowlight.training.checkpoints import save_model_atomically
 inputs = keras.Input((None, None, 4))
 x = inputs
 for _ in range(6):
@@ -90,7 +90,7 @@ while True:
 
 def test_a_writer_killed_mid_save_leaves_the_previous_checkpoint_intact(tmp_path):
     target = tmp_path / "best.keras"
-    from keras_lowlight.checkpoints import save_model_atomically
+    from keras_lowlight.training.checkpoints import save_model_atomically
 
     save_model_atomically(tiny_model(), target)
     original = target.read_bytes()
@@ -130,7 +130,7 @@ def test_train_api_refuses_what_the_cli_refuses(tmp_path, field, value):
 
 def test_a_resumed_run_does_not_overwrite_a_better_best_model(tmp_path):
     """After a restart the first epoch must beat the best value of the run so far, not −∞."""
-    from keras_lowlight.checkpoints import BestModelCheckpoint
+    from keras_lowlight.training.checkpoints import BestModelCheckpoint
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     path = tmp_path / "best.keras"

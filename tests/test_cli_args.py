@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from keras_lowlight import cli_args
-from keras_lowlight.cli import build_parser
+from keras_lowlight.cli import args as cli_args
+from keras_lowlight.cli.main import build_parser
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -54,7 +54,7 @@ def test_the_table_is_not_empty():
 def test_numeric_option_has_a_bounded_validator(command, action):
     assert isinstance(action.type, cli_args.NumberType) or action.type is cli_args.steps_or_epoch, (
         f"lowlight {command} {action.option_strings[-1]} has type={action.type!r}: use a validator "
-        "from keras_lowlight.cli_args so NaN/inf/zero/negative/absurd values are refused at parse time"
+        "from keras_lowlight.cli.args so NaN/inf/zero/negative/absurd values are refused at parse time"
     )
 
 
@@ -120,16 +120,16 @@ def test_package_log_must_exist(tmp_path, capsys):
     (["convert", "m.keras", "-o", "m.tflite", "--calibration-count", "-1"], "argument --calibration-count"),
 ])
 def test_cli_process_exits_2_with_one_line(argv, needle):
-    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", *argv], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", *argv], capture_output=True, text=True)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and needle in out.stderr and "Traceback" not in out.stderr
     assert out.stdout == ""
 
 
 def test_python_api_refuses_nan_ratio(write_raw):
-    from keras_lowlight.enhance import amplification_ratio
-    from keras_lowlight.errors import LowlightError
-    from keras_lowlight.raw import read_raw
+    from keras_lowlight.runtime.enhance import amplification_ratio
+    from keras_lowlight.runtime.errors import LowlightError
+    from keras_lowlight.runtime.raw import read_raw
 
     image = read_raw(write_raw("00001_00_0.04s.ARW")[0])
     for kwargs in ({"ratio": float("nan")}, {"ratio": float("inf")}, {"ratio": 0.0},

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_lowlight.contract import REPO, check_model, load_contract
+from keras_lowlight.runtime.contract import REPO, check_model, load_contract
 
 SHIPPED = sorted(p for p in (REPO / "saved_models").glob("*/*.tflite"))
 
@@ -31,9 +31,9 @@ def test_contract_preprocessing_is_what_the_python_runtime_does_to_a_real_file(t
     amplified with its ratio rule."""
     import numpy as np
 
-    from keras_lowlight.dng import write_dng
-    from keras_lowlight.enhance import amplification_ratio, prepare_input
-    from keras_lowlight.raw import read_raw
+    from keras_lowlight.runtime.dng import write_dng
+    from keras_lowlight.runtime.enhance import amplification_ratio, prepare_input
+    from keras_lowlight.runtime.raw import read_raw
 
     pre = load_contract()["preprocessing"]
     h, w = 24, 32

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_lowlight import data, packing
-from keras_lowlight.packing import XTRANS_REFERENCE
+from keras_lowlight import data
+from keras_lowlight.data import pipeline
+from keras_lowlight.runtime import packing
+from keras_lowlight.runtime.packing import XTRANS_REFERENCE
 from scenes import make_scenes
 
 
@@ -80,7 +82,7 @@ def test_augmentation_applies_same_transform_to_both():
     tf.random.set_seed(1)
     seen = set()
     for _ in range(24):
-        xa, ya = data._augment(x, y)
+        xa, ya = pipeline._augment(x, y)
         np.testing.assert_array_equal(tf.image.resize(xa[..., :3], ya.shape[:2], method="nearest").numpy(), ya.numpy())
         seen.add(tuple(xa.shape))
     assert seen == {(4, 6, 4), (6, 4, 4)}  # transposes happen
@@ -128,7 +130,7 @@ def test_eval_pairs_full_resolution():
 @pytest.mark.parametrize("signal_dn", [2.0, 20.0, 200.0, 2000.0])
 def test_synthetic_noise_has_the_closed_form_mean_and_variance(signal_dn):
     """The pipeline's dark frame, on a flat field: E = y and Var = K·y + σ_TL²·Var_TL(λ) + σ_R² + 1/12."""
-    from keras_lowlight import noise
+    from keras_lowlight.data import noise
 
     model = noise.NoiseModel.load()
     params = model.params_for_gain(4.0)  # ISO ≈ 4200: shot, read and row noise all matter
@@ -173,7 +175,7 @@ def test_synthetic_noise_is_fresh_every_pass_and_reproducible_per_seed():
 
 def test_synthetic_input_is_the_noisy_long_exposure_at_the_right_brightness():
     """The amplified synthetic input averages to the clean packed target (low ISO: little clipping)."""
-    from keras_lowlight import noise
+    from keras_lowlight.data import noise
 
     scenes = make_scenes(count=2, ratios=(100,))
     low_iso = noise.NoiseModel.load(profile="SonyA7S2_lowISO")

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import rawpy
 
-from keras_lowlight import enhance as enhance_lib
-from keras_lowlight import exposure, isp
-from keras_lowlight.dng import write_dng
-from keras_lowlight.packing import XTRANS_REFERENCE
-from keras_lowlight.raw import read_raw
+from keras_lowlight.runtime import enhance as enhance_lib
+from keras_lowlight.runtime import exposure, isp
+from keras_lowlight.runtime.dng import write_dng
+from keras_lowlight.runtime.packing import XTRANS_REFERENCE
+from keras_lowlight.runtime.raw import read_raw
 
 XYZ_TO_CAM = ((0.6596, -0.2079, -0.0562), (-0.4782, 1.3016, 0.1933), (-0.0970, 0.1581, 0.5181))
 NEUTRAL = (1 / 2.2, 1.0, 1 / 1.7)
@@ -77,7 +77,7 @@ def test_dng_keeps_the_source_metadata_and_renders_like_the_evaluation_path(tmp_
 
 
 def _cli(argv, capsys) -> tuple[int, str]:
-    from keras_lowlight.cli import main
+    from keras_lowlight.cli.main import main
 
     try:
         code = main(argv)
@@ -120,7 +120,7 @@ def test_auto_ratio_reads_the_typical_region_not_the_extremes(tmp_path):
     """The median of block means: a few saturated highlights do not darken the estimate (the
     whole-frame mean would halve it here), and a mostly black frame with some bright objects (a
     night sky) gets the maximum ratio, not a refusal."""
-    from keras_lowlight.conventions import MAX_RATIO
+    from keras_lowlight.runtime.conventions import MAX_RATIO
 
     level = exposure.TARGET_SIGNAL / 100
     mosaic = _scene_mosaic((96, 120), level, seed=3).astype(np.int64)
@@ -149,7 +149,7 @@ def test_auto_ratio_on_the_command_line(tmp_path, raw_models, capsys):
 
 
 def test_the_contract_states_the_auto_rule_and_each_models_head():
-    from keras_lowlight.contract import PREPROCESSING, RENDER, load_contract
+    from keras_lowlight.runtime.contract import PREPROCESSING, RENDER, load_contract
 
     auto = load_contract()["preprocessing"]["ratio"]["auto"]
     assert auto == PREPROCESSING["ratio"]["auto"] and auto["target_signal"] == exposure.TARGET_SIGNAL

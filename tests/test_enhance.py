@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_lowlight import enhance as enhance_lib
-from keras_lowlight.dng import write_dng
-from keras_lowlight.packing import XTRANS_REFERENCE
-from keras_lowlight.raw import read_raw
+from keras_lowlight.runtime import enhance as enhance_lib
+from keras_lowlight.runtime.dng import write_dng
+from keras_lowlight.runtime.packing import XTRANS_REFERENCE
+from keras_lowlight.runtime.raw import read_raw
 
 
 def _dark_mosaic(shape, black=512, seed=0):
@@ -32,7 +32,7 @@ def tiny_models(tmp_path_factory):
         keras_path = folder / f"tiny_{cfa}.keras"
         models.get("tiny_mobile", cfa=cfa).save(keras_path)
         tflite_path = folder / f"tiny_{cfa}.tflite"
-        out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "convert", str(keras_path), "-o",
+        out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", "convert", str(keras_path), "-o",
                               str(tflite_path), "--mode", "float32"], capture_output=True, text=True)
         assert out.returncode == 0, out.stderr[-2000:]
         paths[cfa] = {"keras": keras_path, "tflite": tflite_path}
@@ -67,7 +67,7 @@ def test_folder_batch_skips_corrupt_files_and_reports_them(tmp_path, tiny_models
     (folder / "00009_00_0.04s.ARW").write_bytes(b"\x00" * 100)  # corrupt
     (folder / "notes.txt").write_text("ignored: not a RAW extension")
     out = subprocess.run(
-        [sys.executable, "-m", "keras_lowlight.cli", "enhance", str(folder), "-o", str(tmp_path / "out"),
+        [sys.executable, "-m", "keras_lowlight.cli.main", "enhance", str(folder), "-o", str(tmp_path / "out"),
          "--model", str(tiny_models["bayer"]["tflite"]), "--backend", "tflite"],
         capture_output=True, text=True,
     )
@@ -105,7 +105,7 @@ def test_cfa_mismatch_and_bad_arguments_are_one_line_errors(tmp_path, tiny_model
     assert "expects 4-channel bayer" in report.failed[str(xtrans)]
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "enhance", *args],
+        return subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", "enhance", *args],
                               capture_output=True, text=True)
 
     blocker = tmp_path / "file"
@@ -123,7 +123,7 @@ def test_cfa_mismatch_and_bad_arguments_are_one_line_errors(tmp_path, tiny_model
 def test_ratio_rules(write_raw):
     """An explicit ratio wins, then a target exposure, then a SID file name; otherwise the frame's
     own level decides (`--ratio auto` is the default), even when the file states its exposure."""
-    from keras_lowlight.exposure import estimate_ratio
+    from keras_lowlight.runtime.exposure import estimate_ratio
 
     path, _ = write_raw("00001_00_0.04s.ARW")
     image = read_raw(path)
@@ -143,7 +143,7 @@ def test_ratio_rules(write_raw):
 
 def test_outputs_are_written_atomically(tmp_path, monkeypatch):
     """A crash while encoding leaves no partial file behind."""
-    from keras_lowlight.files import write_atomically
+    from keras_lowlight.runtime.files import write_atomically
 
     def boom(f):
         f.write(b"partial")
@@ -171,7 +171,7 @@ def test_the_shipped_model_is_chosen_by_the_files_cfa(tmp_path, tiny_models, mon
     assert not report.failed and set(report.written) == {str(bayer), str(xtrans)}
 
     shutil.rmtree(shipped / "mobile_xtrans")
-    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "enhance", str(bayer), str(xtrans), "-o",
+    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", "enhance", str(bayer), str(xtrans), "-o",
                           str(tmp_path / "bayer_only")], capture_output=True, text=True)
     errors = [line for line in out.stderr.splitlines() if "lowlight: error:" in line]
     assert out.returncode != 0 and len(errors) == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]

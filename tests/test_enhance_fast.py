@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_lowlight import enhance as enhance_lib
-from keras_lowlight import runtime, writers
-from keras_lowlight.dng import write_dng
-from keras_lowlight.packing import XTRANS_REFERENCE
-from keras_lowlight.raw import read_raw
+from keras_lowlight.runtime import enhance as enhance_lib
+from keras_lowlight.runtime import engine as runtime, writers
+from keras_lowlight.runtime.dng import write_dng
+from keras_lowlight.runtime.packing import XTRANS_REFERENCE
+from keras_lowlight.runtime.raw import read_raw
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_INT8 = REPO / "saved_models" / "mobile_bayer" / "model_int8.tflite"
@@ -160,7 +160,7 @@ def test_formats_choose_the_files_written(tmp_path):
 
 CHECK_NO_TF = """
 import sys
-from keras_lowlight.cli import main
+from keras_lowlight.cli.main import main
 code = main(sys.argv[1:])
 loaded = sorted(m for m in ("tensorflow", "keras", "tf_keras", "tensorflow_datasets") if m in sys.modules)
 print("LOADED:" + ",".join(loaded))
@@ -201,7 +201,7 @@ def test_keras_backend_still_works_and_is_quiet(tmp_path):
 
 
 def test_noise_filter_keeps_real_errors():
-    from keras_lowlight.quiet import is_noise
+    from keras_lowlight.runtime.quiet import is_noise
 
     assert is_noise(b"I0000 00:00:1796185129.975628   22720 port.cc:153] oneDNN custom operations are on.\n")
     assert is_noise(b"E0000 00:00:1796185065.572307   20987 cuda_platform.cc:52] failed call to cuInit: x\n")

@@ -7,9 +7,9 @@ import csv
 import numpy as np
 import pytest
 
-from keras_lowlight import baseline
-from keras_lowlight.errors import LowlightError
-from keras_lowlight.evaluate import evaluate
+from keras_lowlight.evaluation import baseline
+from keras_lowlight.runtime.errors import LowlightError
+from keras_lowlight.evaluation.evaluate import evaluate
 from scenes import make_scenes
 
 
@@ -85,8 +85,9 @@ def _raw_pairs(count=3, seed=0):
 
 
 def test_raw_head_output_and_truth_are_rendered_alike(tmp_path, monkeypatch):
-    from keras_lowlight import evaluate as evaluate_module
-    from keras_lowlight import isp, models
+    from keras_lowlight.evaluation import evaluate as evaluate_module
+    from keras_lowlight.runtime import isp
+    from keras_lowlight import models
 
     pairs = _raw_pairs()
     monkeypatch.setattr(evaluate_module.data_lib, "eval_pairs", lambda *a, **k: iter(pairs))
@@ -115,7 +116,7 @@ def test_raw_head_output_and_truth_are_rendered_alike(tmp_path, monkeypatch):
 
 
 def test_raw_head_without_a_clean_raw_truth_is_one_clear_error(monkeypatch):
-    from keras_lowlight import evaluate as evaluate_module
+    from keras_lowlight.evaluation import evaluate as evaluate_module
 
     pairs = _raw_pairs(1)
     pairs[0].target_raw = None
@@ -137,8 +138,9 @@ def test_delta_e_separates_a_colour_cast_that_psnr_hides(tmp_path):
 
 def test_raw_head_model_on_a_scene_dataset_scores_against_the_isp_rendered_long_exposure():
     """With the dataset's own `long_raw`, white balance and colour matrix (no stand-ins)."""
-    from keras_lowlight import data, isp, models
-    from keras_lowlight.metrics import psnr_np
+    from keras_lowlight import data, models
+    from keras_lowlight.runtime import isp
+    from keras_lowlight.models.metrics import psnr_np
 
     scenes = make_scenes(count=1, ratios=(100,))
     (pair,) = list(data.eval_pairs(scenes=scenes))

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from fuzz_raw import mutate, run_case
-from keras_lowlight.dng import write_dng
-from keras_lowlight.packing import XTRANS_REFERENCE
+from keras_lowlight.runtime.dng import write_dng
+from keras_lowlight.runtime.packing import XTRANS_REFERENCE
 
 CASES = int(os.environ.get("LOWLIGHT_FUZZ_CASES", "600"))
 CANON_EVERY = 10  # every 10th case mutates the real camera file (it decodes ~30× slower than the fixtures)
@@ -81,7 +81,7 @@ def test_mutated_files_through_the_cli_are_one_line(seed_files, tmp_path):
         path = tmp_path / f"case{case}_{name}"
         path.write_bytes(data)
         paths.append(str(path))
-    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "info", *paths], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", "info", *paths], capture_output=True, text=True)
     assert "Traceback" not in out.stderr
     errors = out.stderr.splitlines()
     assert all(line.startswith("lowlight: error: ") for line in errors), out.stderr

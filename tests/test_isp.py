@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from keras_lowlight import isp, packing
-from keras_lowlight.metrics import delta_e2000_np, psnr_np
-from keras_lowlight.packing import XTRANS_REFERENCE
-from keras_lowlight.unprocess import XYZ_TO_CAMERAS, mosaic
+from keras_lowlight.runtime import isp, packing
+from keras_lowlight.models.metrics import delta_e2000_np, psnr_np
+from keras_lowlight.runtime.packing import XTRANS_REFERENCE
+from keras_lowlight.runtime.unprocess import XYZ_TO_CAMERAS, mosaic
 
 
 @pytest.mark.parametrize("pattern", ["RGGB", "BGGR", "GRBG", "GBRG"])
@@ -37,8 +37,8 @@ def test_a_camera_neutral_renders_neutral_grey_with_any_matrix(pattern):
 def test_renders_a_synthetic_scene_close_to_libraw(tmp_path):
     """The project's ISP against LibRaw's postprocess (SID's ground truth) on a clean DNG.
     Measured: 32.7 dB, ΔE 2.1 (the gap is demosaicing: Malvar vs LibRaw's AHD)."""
-    from keras_lowlight import synthetic
-    from keras_lowlight.raw import read_raw, render_srgb
+    from keras_lowlight.data import synthetic
+    from keras_lowlight.runtime.raw import read_raw, render_srgb
 
     scene = synthetic.make_scene(synthetic.scene_plans("test")[1])
     image = read_raw(scene.long_name, data=scene.long_bytes)
@@ -48,7 +48,7 @@ def test_renders_a_synthetic_scene_close_to_libraw(tmp_path):
     assert psnr_np(libraw[inner], ours[inner]) > 31.0
     assert delta_e2000_np(libraw[inner], ours[inner]) < 2.5
     # The colour comes from the file: the Sony table's matrix (another camera's colour) is worse.
-    from keras_lowlight.dng import SONY_A7S2_COLOR_MATRIX
+    from keras_lowlight.runtime.dng import SONY_A7S2_COLOR_MATRIX
 
     wrong = isp.render_packed(image.packed(), image.cfa_pattern, image.white_balance,
                               np.asarray(SONY_A7S2_COLOR_MATRIX) / 10000)
@@ -61,3 +61,43 @@ def test_delta_e_is_zero_for_equal_images_and_grows_with_a_colour_cast():
     assert delta_e2000_np(image, image) == pytest.approx(0.0, abs=1e-9)
     warm = np.clip(image * [1.15, 1.0, 0.85], 0, 1)
     assert delta_e2000_np(image, warm) > 3.0
+
+
+def _codes_apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a.astype(np.int64) - b.astype(np.int64))
+
+
+@pytest.mark.parametrize("pattern", ["RGGB", "BGGR", "GRBG", "GBRG", XTRANS_REFERENCE])
+def test_the_fast_integer_render_is_within_one_code_of_the_reference(pattern, monkeypatch):
+    """`render_packed_quantized` (float32, banded, threaded, lookup-table curve: what `enhance`
+    writes for a RAW-head model) against the writers' quantisation of the float64 reference.
+    Small bands, odd sizes and values outside [0, 1] exercise the band seams and mirror edges."""
+    from keras_lowlight.runtime.writers import quantize
+
+    monkeypatch.setattr(isp, "_BAND_ROWS", 4)
+    rng = np.random.default_rng(3)
+    channels = packing.layout_for(pattern).channels
+    packed = (rng.random((23 if channels == 4 else 12, 17 if channels == 4 else 9, channels)) * 1.3 - 0.1)
+    packed = packed.astype(np.float32)
+    wb = (2.3, 1.0, 1.6)
+    reference = isp.render_packed(packed, pattern, wb, XYZ_TO_CAMERAS[0])
+    for bits in (8, 16):
+        fast = isp.render_packed_quantized(packed, pattern, wb, XYZ_TO_CAMERAS[0], bits)
+        assert fast.dtype == (np.uint8 if bits == 8 else np.uint16) and fast.shape == reference.shape
+        apart = _codes_apart(fast, quantize(reference, bits))
+        assert apart.max() <= 1 and apart.mean() < 0.05
+        np.testing.assert_array_equal(fast, isp.render_packed_quantized(packed, pattern, wb, XYZ_TO_CAMERAS[0],
+                                                                          bits, workers=1))
+
+
+def test_the_fast_render_lands_on_the_right_side_of_the_bt709_break():
+    """The curve jumps 26 16-bit codes at linear 0.018: a grey ramp across it, rendered through
+    the lookup table, must agree with the exact curve on every sample."""
+    from keras_lowlight.runtime.writers import quantize
+
+    linear = np.linspace(0.018 - 2e-4, 0.018 + 2e-4, 64 * 64).reshape(64, 64)
+    grey = np.repeat(linear[..., None], 3, -1)  # camera RGB = sRGB with an identity camera and white balance
+    packed = packing.pack(mosaic(grey, "RGGB"), "RGGB")
+    fast = isp.render_packed_quantized(packed, "RGGB", (1.0, 1.0, 1.0), np.linalg.inv(isp.RGB_TO_XYZ), 16)
+    exact = quantize(isp.bt709_curve(grey).astype(np.float32), 16)
+    assert _codes_apart(fast[2:-2, 2:-2], exact[2:-2, 2:-2]).max() <= 1

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from keras_lowlight import models
-from keras_lowlight.delegation import delegation_report
+from keras_lowlight.export.delegation import delegation_report
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_TFLITE = sorted((REPO / "saved_models").glob("*/*.tflite"))

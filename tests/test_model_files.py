@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from keras_lowlight.errors import LowlightError
-from keras_lowlight.runtime import load_engine
+from keras_lowlight.runtime.errors import LowlightError
+from keras_lowlight.runtime.engine import load_engine
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_TFLITE = REPO / "saved_models" / "mobile_bayer" / "model_int8.tflite"
@@ -59,7 +59,7 @@ def test_bad_tflite_through_the_cli_before_any_raw_is_read(tmp_path):
     out_dir = tmp_path / "out"
     for model, needle in ((RGB_TFLITE, "input has 3 channels"),):
         result = subprocess.run(
-            [sys.executable, "-m", "keras_lowlight.cli", "enhance", str(tmp_path / "missing.ARW"), "-o",
+            [sys.executable, "-m", "keras_lowlight.cli.main", "enhance", str(tmp_path / "missing.ARW"), "-o",
              str(out_dir), "--backend", "tflite", "--model", str(model)],
             capture_output=True, text=True,
         )
@@ -107,7 +107,7 @@ def keras_files(tmp_path_factory) -> dict[str, Path]:
     ("no_config", "not a loadable Keras model"),
 ])
 def test_bad_keras_files_are_one_line_errors(keras_files, name, needle):
-    from keras_lowlight.evaluate import load_model
+    from keras_lowlight.evaluation.evaluate import load_model
 
     path = keras_files[name]
     for load in (load_engine, load_model):

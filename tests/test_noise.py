@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from keras_lowlight import noise, unprocess
+from keras_lowlight.data import noise
+from keras_lowlight.runtime import unprocess
 
 ROWS, COLS = 100_000, 8  # 800k draws, 100k independent rows
 SIGNAL_DN = 40.0  # a dark short exposure: 40 DN above black

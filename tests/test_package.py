@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_lowlight.errors import LowlightError
+from keras_lowlight.runtime.errors import LowlightError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,10 +23,10 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def packaged_run(tmp_path_factory):
     """A tiny RAW-head run (2 epochs of 3 steps) packaged once: only the first 2 test pairs scored
-    (BM3D costs seconds per frame) and a 128-px real-sensor crop, so the whole package is built."""
-    from keras_lowlight.contract import CONTRACT_PATH
-    from keras_lowlight.model_card import RealSensorCheck, package
-    from keras_lowlight.train import train
+    (BM3D costs seconds per frame) and one 128-px real-sensor frame, so the whole package is built."""
+    from keras_lowlight.runtime.contract import CONTRACT_PATH
+    from keras_lowlight.reports.model_card import RealSensorCheck, package
+    from keras_lowlight.training.train import train
 
     tmp = tmp_path_factory.mktemp("package")
     contract_before = CONTRACT_PATH.read_text()
@@ -34,7 +34,7 @@ def packaged_run(tmp_path_factory):
     train("tiny_mobile_unet", head="raw", dataset="sid/synthetic", crop=32, batch=4, epochs=2, steps_per_epoch=3,
           validation_steps=2, validation_crop=64, decay_factor=0.5, output=str(run), verbose=0,
           model_overrides={"raw_residual": False}, noise="synthetic")
-    out = package(run, tmp / "shipped", logs=[], limit=2, real_sensor=RealSensorCheck(crop=128))
+    out = package(run, tmp / "shipped", logs=[], limit=2, real_sensor=RealSensorCheck(crop=128, ratios=(250.0,)))
     assert CONTRACT_PATH.read_text() == contract_before  # no --update-contract: the contract is left alone
     return run, out
 
@@ -62,7 +62,7 @@ def test_package_a_short_run(packaged_run):
     config = json.loads((out / "training_config.json").read_text())
     assert not str(config["output"]).startswith("/")  # no machine paths in a shipped config
     with pytest.raises(LowlightError, match="--force"):
-        from keras_lowlight.model_card import package
+        from keras_lowlight.reports.model_card import package
 
         package(run, out)
 
@@ -94,7 +94,7 @@ def test_package_card_has_bm3d_real_sensor_and_curve(packaged_run):
     assert "amplified input (file colour) | BM3D (file colour)" in card and "μ-law tone-mapped L1" in card
     assert "raw_residual=False" in card
     sensor = metrics["real_sensor"]
-    assert sensor["dng"] == "colorchart.dng" and sensor["crop"] == 128
+    assert sensor["dng"] == "colorchart.dng" and sensor["crop"] == 128 and sensor["ratios"] == [250.0]
     assert set(sensor["results"]) == {"keras float32", "tflite int8"}
     row = sensor["results"]["keras float32"]
     assert f"{row['psnr']:.2f} | {row['ssim']:.4f} | {row['delta_e']:.2f}" in card.split("## Real-sensor check")[1]
@@ -123,7 +123,7 @@ def test_shipped_model_check_reads_the_package(packaged_run):
 
 
 def test_validation_curve_flattening(tmp_path):
-    from keras_lowlight.model_card import validation_curve
+    from keras_lowlight.reports.model_card import validation_curve
 
     rows = [{"epoch": str(e), "psnr": str(20 + 5 * (1 - 0.5 ** e)), "val_psnr": str(19 + 5 * (1 - 0.5 ** e))}
             for e in range(12)]
@@ -137,14 +137,14 @@ def test_validation_curve_flattening(tmp_path):
 
 
 def test_package_refuses_an_unfinished_run(tmp_path):
-    from keras_lowlight.model_card import package
+    from keras_lowlight.reports.model_card import package
 
     with pytest.raises(LowlightError, match="best.keras"):
         package(tmp_path, tmp_path / "out")
 
 
 def test_existing_package_is_replaced_only_with_force(tmp_path):
-    from keras_lowlight.model_card import package
+    from keras_lowlight.reports.model_card import package
 
     run = tmp_path / "run"
     run.mkdir()
@@ -160,7 +160,7 @@ def test_existing_package_is_replaced_only_with_force(tmp_path):
 
 
 def test_swap_in_exchanges_the_folders(tmp_path):
-    from keras_lowlight.model_card import _swap_in
+    from keras_lowlight.reports.model_card import _swap_in
 
     old, new = tmp_path / "pkg", tmp_path / ".pkg.partial-1"
     old.mkdir()
@@ -172,7 +172,7 @@ def test_swap_in_exchanges_the_folders(tmp_path):
 
 
 def test_card_text_comes_from_the_run_config():
-    from keras_lowlight.model_card import render_card
+    from keras_lowlight.reports.model_card import render_card
 
     class Report:
         def table(self) -> str:
@@ -228,7 +228,7 @@ def test_a_killed_packager_leaves_the_previous_package_intact(tmp_path):
         (out / name).write_text(text)
     digest = lambda: {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())}
     before = digest()
-    writer = subprocess.Popen([sys.executable, "-m", "keras_lowlight.cli", "package", str(run), "-o", str(out),
+    writer = subprocess.Popen([sys.executable, "-m", "keras_lowlight.cli.main", "package", str(run), "-o", str(out),
                                "--force"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 300
@@ -247,8 +247,8 @@ def test_a_killed_packager_leaves_the_previous_package_intact(tmp_path):
 
 
 def test_contract_status_says_whether_the_contract_describes_a_package(tmp_path):
-    from keras_lowlight.contract import REPO as repo
-    from keras_lowlight.model_card import contract_status
+    from keras_lowlight.runtime.contract import REPO as repo
+    from keras_lowlight.reports.model_card import contract_status
 
     shipped = sorted(p.parent for p in (repo / "saved_models").glob("*/model_int8.tflite"))
     assert shipped and "unchanged" in contract_status(shipped[0])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from keras_lowlight import packing
-from keras_lowlight.packing import BAYER_PATTERNS, XTRANS_REFERENCE, pack, unpack
+from keras_lowlight.runtime import packing
+from keras_lowlight.runtime.packing import BAYER_PATTERNS, XTRANS_REFERENCE, pack, unpack
 
 
 def _colour_mosaic(pattern: str, h: int, w: int) -> np.ndarray:
@@ -121,7 +121,7 @@ def test_unsupported_patterns():
 def test_tensorflow_equals_numpy(pattern):
     import tensorflow as tf
 
-    from keras_lowlight.raw import normalize, normalize_tf
+    from keras_lowlight.runtime.raw import normalize, normalize_tf
 
     rng = np.random.default_rng(3)
     x = rng.integers(0, 16383, (37, 51)).astype(np.uint16)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keras_lowlight import packing, runtime
-from keras_lowlight.packing import BAYER_PATTERNS, XTRANS_REFERENCE
+from keras_lowlight.runtime import packing, engine as runtime
+from keras_lowlight.runtime.packing import BAYER_PATTERNS, XTRANS_REFERENCE
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

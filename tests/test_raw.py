@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_lowlight.errors import RawReadError
-from keras_lowlight.packing import BAYER_PATTERNS
-from keras_lowlight.unprocess import RGB_TO_XYZ
-from keras_lowlight.raw import exposure_from_name, normalize, read_raw
+from keras_lowlight.runtime.errors import RawReadError
+from keras_lowlight.runtime.packing import BAYER_PATTERNS
+from keras_lowlight.runtime.unprocess import RGB_TO_XYZ
+from keras_lowlight.runtime.raw import exposure_from_name, normalize, read_raw
 
 
 @pytest.mark.parametrize("cfa", BAYER_PATTERNS)
@@ -125,7 +125,7 @@ def test_linear_dng_is_unsupported(tmp_path):
 
 
 def test_unsupported_cfa_layout(tmp_path):
-    from keras_lowlight.dng import write_dng
+    from keras_lowlight.runtime.dng import write_dng
 
     p = tmp_path / "odd.dng"
     # A 6x6 layout that is no phase of X-Trans.
@@ -138,7 +138,7 @@ def test_unsupported_cfa_layout(tmp_path):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "keras_lowlight.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", *args], capture_output=True, text=True)
 
 
 def test_cli_info(write_raw):
@@ -185,7 +185,7 @@ def test_real_canon_dng_levels_come_from_the_file(canon_dng):
 
 
 def test_every_subcommand_has_a_handler():
-    from keras_lowlight.cli import build_parser
+    from keras_lowlight.cli.main import build_parser
 
     parser = build_parser()
     (sub,) = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]

@@ -8,8 +8,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from keras_lowlight import export, models, runtime  # noqa: E402
-from keras_lowlight.losses import MU, ToneMappedL1, loss_for, mu_law  # noqa: E402
+from keras_lowlight import export, models
+from keras_lowlight.runtime import engine as runtime  # noqa: E402
+from keras_lowlight.models.losses import MU, ToneMappedL1, loss_for, mu_law  # noqa: E402
 from raw_head_artifacts import MODES, artifacts, raw_pairs  # noqa: E402
 
 CHANNELS = {"bayer": 4, "xtrans": 9}
@@ -88,7 +89,7 @@ def test_tonemapped_l1_weighs_shadows_and_keeps_gradients_finite():
 def test_raw_head_learns_with_model_fit():
     keras.utils.set_random_seed(0)
     model = models.get("tiny", head="raw")
-    from keras_lowlight.train import compile_model
+    from keras_lowlight.training.train import compile_model
 
     compile_model(model, 3e-3)
     assert isinstance(model.loss, ToneMappedL1)

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_lowlight.dng import write_dng
-from keras_lowlight.errors import RawReadError
-from keras_lowlight.raw import read_raw
-from keras_lowlight.rawcheck import container_problem, mosaic_problem
+from keras_lowlight.runtime.dng import write_dng
+from keras_lowlight.runtime.errors import RawReadError
+from keras_lowlight.runtime.raw import read_raw
+from keras_lowlight.runtime.rawcheck import container_problem, mosaic_problem
 
 SONY_SHAPE = (2848, 4256)  # the a7S II's full mosaic: ~24 MB as an uncompressed DNG
 
@@ -68,7 +68,7 @@ def test_sony_sized_file_cut_at_4mb_and_90_percent(sony_sized_arw, tmp_path):
     for name, cut in (("cut_4mb.ARW", 4_000_000), ("cut_90pct.ARW", int(len(data) * 0.9))):
         target = tmp_path / name
         target.write_bytes(data[:cut])
-        out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "info", str(target)],
+        out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", "info", str(target)],
                              capture_output=True, text=True)
         assert out.returncode == 2 and out.stdout == ""
         assert out.stderr.count("\n") == 1 and name in out.stderr and "truncated" in out.stderr, out.stderr

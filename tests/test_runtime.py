@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from export_artifacts import artifacts, synthetic_batch
-from keras_lowlight import models, runtime
+from keras_lowlight import models
+from keras_lowlight.runtime import engine as runtime
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from keras_lowlight import data, raw, sensor_check
+from keras_lowlight import data
+from keras_lowlight.runtime import raw
+from keras_lowlight.data import sensor_check
 
 
 def test_canon_dng_darkened_at_sid_ratios(canon_dng):

@@ -14,7 +14,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import tfds_sid  # noqa: F401  (registers `sid`)
-from keras_lowlight import raw
+from keras_lowlight.runtime import raw
 from tfds_sid.sid import sid_dataset_builder as sid
 
 DUMMY = Path(sid.__file__).parent / "dummy_data"

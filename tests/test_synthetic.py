@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from keras_lowlight import raw, synthetic
+from keras_lowlight.runtime import raw
+from keras_lowlight.data import synthetic
 
 
 def test_splits_use_distinct_photographs_and_sid_scene_ids():
@@ -39,7 +40,7 @@ def test_splits_use_distinct_photographs_and_sid_scene_ids():
 
 
 def test_procedural_scenes_are_seeded_covered_and_varied():
-    from keras_lowlight import procedural
+    from keras_lowlight.data import procedural
 
     pixels = synthetic.train_palette_pixels()
     a = procedural.dead_leaves(np.random.default_rng(3), (96, 128), pixels)

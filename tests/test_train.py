@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_lowlight import train as train_lib
-from keras_lowlight.schedules import StepDecay
+from keras_lowlight.training import train as train_lib
+from keras_lowlight.models.schedules import StepDecay
 from scenes import make_scenes
 
 
@@ -70,7 +70,7 @@ _TRAIN_CHILD = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 import keras, numpy as np
-from keras_lowlight import train as train_lib
+from keras_lowlight.training import train as train_lib
 from scenes import make_scenes
 from test_train import tiny_model
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from keras_lowlight import models
-from keras_lowlight import train as train_lib
+from keras_lowlight.training import train as train_lib
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = sorted((REPO / "configs").glob("*.json"))
@@ -38,7 +38,7 @@ def test_read_config_refuses_unknown_fields_and_bad_json(tmp_path):
 
 
 def test_cli_config_with_flags_overriding_it(tmp_path, monkeypatch):
-    from keras_lowlight.cli import main
+    from keras_lowlight.cli.main import main
 
     seen = {}
 

@@ -26,12 +26,12 @@ pytestmark = [
 
 
 def test_browser_output_matches_python_litert(tmp_path):
-    from keras_lowlight.contract import load_contract
-    from keras_lowlight.enhance import amplification_ratio, prepare_input
-    from keras_lowlight.metrics import psnr_np
-    from keras_lowlight.raw import read_raw
-    from keras_lowlight.runtime import LiteRTEngine, enhance_frame
-    from keras_lowlight.serve_web import serve_in_background
+    from keras_lowlight.runtime.contract import load_contract
+    from keras_lowlight.runtime.enhance import amplification_ratio, prepare_input
+    from keras_lowlight.models.metrics import psnr_np
+    from keras_lowlight.runtime.raw import read_raw
+    from keras_lowlight.runtime.engine import LiteRTEngine, enhance_frame
+    from keras_lowlight.cli.serve_web import serve_in_background
 
     contract = load_contract()
     entry = next(m for m in contract["models"]

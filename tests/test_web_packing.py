@@ -14,11 +14,11 @@ WEB = Path(__file__).resolve().parent.parent / "mobile" / "web"
 
 def test_javascript_packing_equals_python_for_every_bayer_order(tmp_path):
     """dng.js + pipeline.js read and pack exactly like keras_lowlight (per-site black levels too)."""
-    from keras_lowlight.contract import CONTRACT_PATH
-    from keras_lowlight.dng import write_dng
-    from keras_lowlight.enhance import amplification_ratio, prepare_input
-    from keras_lowlight.packing import BAYER_PATTERNS
-    from keras_lowlight.raw import read_raw
+    from keras_lowlight.runtime.contract import CONTRACT_PATH
+    from keras_lowlight.runtime.dng import write_dng
+    from keras_lowlight.runtime.enhance import amplification_ratio, prepare_input
+    from keras_lowlight.runtime.packing import BAYER_PATTERNS
+    from keras_lowlight.runtime.raw import read_raw
 
     rng = np.random.default_rng(0)
     files = []
@@ -38,16 +38,16 @@ def test_javascript_packing_equals_python_for_every_bayer_order(tmp_path):
         assert got["cfa"] == image.cfa_pattern and got["ratio"] == pytest.approx(ratio)
         packed = np.asarray(got["data"], np.float32).reshape(got["height"], got["width"], 4)
         np.testing.assert_allclose(packed, expected, atol=1e-6)
-        from keras_lowlight.exposure import estimate_ratio  # the contract's `ratio.auto`, in JavaScript too
+        from keras_lowlight.runtime.exposure import estimate_ratio  # the contract's `ratio.auto`, in JavaScript too
 
         assert got["auto"] == pytest.approx(estimate_ratio(image), rel=1e-5)
 
 
 def test_javascript_renders_a_raw_head_output_like_keras_lowlight_isp(tmp_path):
     """pipeline.js renders a RAW-head model's packed output with the DNG's own colour as
-    `keras_lowlight.isp.render_packed` does, and its tiler carries the RAW head's 4 channels."""
-    from keras_lowlight import isp
-    from keras_lowlight.packing import BAYER_PATTERNS
+    `keras_lowlight.runtime.isp.render_packed` does, and its tiler carries the RAW head's 4 channels."""
+    from keras_lowlight.runtime import isp
+    from keras_lowlight.runtime.packing import BAYER_PATTERNS
 
     rng = np.random.default_rng(2)
     xyz_to_cam = np.array([[0.6596, -0.2079, -0.0562], [-0.4782, 1.3016, 0.1933], [-0.0970, 0.1581, 0.5181]])

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_lowlight.dng import write_dng
+from keras_lowlight.runtime.dng import write_dng
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,7 @@
 fast mobile ResNet-SE, all Keras 3 functional models with input `packed_raw` (N, H, W, C) and
 one of two heads: `srgb` (N, s·H, s·W, 3), the paper's rendered image (default), or `raw`
 (N, H, W, C), the clean packed RAW at the target exposure, rendered afterwards with the file's
-own colour metadata (`keras_lowlight.isp`).
+own colour metadata (`keras_lowlight.runtime.isp`).
 
 >>> from keras_lowlight import models
 >>> model = models.get("resnet_se_16", cfa="bayer")
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 # Registers everything a saved `.keras` file may reference (layers, and the metrics and schedule of
 # its compile config), so it loads in a fresh process before any model is built.
-from keras_lowlight import losses as _losses  # noqa: F401
-from keras_lowlight import metrics as _metrics  # noqa: F401
-from keras_lowlight import schedules as _schedules  # noqa: F401
+from keras_lowlight.models import losses as _losses  # noqa: F401
+from keras_lowlight.models import metrics as _metrics  # noqa: F401
+from keras_lowlight.models import schedules as _schedules  # noqa: F401
 from keras_lowlight.models import layers  # noqa: F401
 from keras_lowlight.models.macs import count_macs, macs_per_output_megapixel
 from keras_lowlight.models.mobile import mobile_resnet_se

@@ -13,7 +13,7 @@ depth at one scale (¼ of the output per side). This design gets it from scale, 
     → conv3×3 to 3·(2s)² → depth_to_space(2s) → [crop] → srgb (s·H, s·W, 3)
 
 Every op is one XNNPACK takes in int8 with a dynamic H×W (measured with
-`keras_lowlight.delegation`): strided convolutions instead of space_to_depth (int8
+`keras_lowlight.export.delegation`): strided convolutions instead of space_to_depth (int8
 SPACE_TO_DEPTH on a dynamic shape falls out of XNNPACK in LiteRT 2.3), pixel shuffles instead
 of transposed convolutions or resizes (both need a run-time output-shape computation), additive
 skips (no concatenation), ReLU, SE only at the lowest scale. The receptive field at the bottom

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from keras_lowlight.errors import LowlightError
+from keras_lowlight.runtime.errors import LowlightError
 
 
 class UnknownPresetError(LowlightError):
@@ -29,13 +29,13 @@ class UnknownCfaError(LowlightError):
         super().__init__(f"unknown CFA kind {cfa!r}; expected one of: {', '.join(CFA_IO)}")
 
 
-# cfa → (packed input channels, output upscale); one home in `keras_lowlight.conventions`.
-from keras_lowlight.conventions import CFA_IO  # noqa: E402
+# cfa → (packed input channels, output upscale); one home in `keras_lowlight.runtime.conventions`.
+from keras_lowlight.runtime.conventions import CFA_IO  # noqa: E402
 
 # What a model outputs, and the name of its output layer (also the `.tflite` output name):
 #   srgb: the paper's — the rendered sRGB image at ×2 (Bayer) / ×3 (X-Trans), colour learned.
 #   raw:  the clean packed RAW at the target exposure, same shape as the input, [0, 1] scale;
-#         colour then comes from the file (`keras_lowlight.isp.render_packed`).
+#         colour then comes from the file (`keras_lowlight.runtime.isp.render_packed`).
 HEADS = ("srgb", "raw")
 
 

@@ -1,5 +1,5 @@
 // Minimal DNG (TIFF/EP CFA) reader: enough for uncompressed 16-bit CFA DNGs such as those
-// `keras_lowlight.dng.write_dng` writes and many phones' RAW_SENSOR exports.
+// `keras_lowlight.runtime.dng.write_dng` writes and many phones' RAW_SENSOR exports.
 // Tags: Adobe DNG 1.4 specification; TIFF 6.0 for the container.
 
 const TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4};

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_lowlight import data
-from keras_lowlight.dng import write_dng
+from keras_lowlight.runtime.dng import write_dng
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,5 +1,5 @@
 // Packing, normalisation and tiling exactly as keras_lowlight does it in Python
-// (keras_lowlight/packing.py, raw.py, enhance.py, runtime.py), driven by MODEL_CONTRACT.json.
+// (keras_lowlight/runtime/packing.py, raw.py, enhance.py, runtime.py), driven by MODEL_CONTRACT.json.
 
 /** Canonical Bayer packing offsets [R, G1, B, G2] (G1 on the red row) for a 2×2 pattern. */
 export function bayerOffsets(pattern) {
@@ -14,13 +14,13 @@ export function bayerOffsets(pattern) {
 const SID_NAME = /^\d{5}_\d{2}_(\d+(?:\.\d+)?)s\.[A-Za-z0-9]+$/;
 
 /** Exposure in seconds from a SID file name (`00001_00_0.04s.ARW` → 0.04), else null
- *  (keras_lowlight.raw.exposure_from_name). */
+ *  (keras_lowlight.runtime.raw.exposure_from_name). */
 export function exposureFromName(fileName) {
   const match = SID_NAME.exec(String(fileName ?? '').split(/[\\/]/).pop());
   return match ? parseFloat(match[1]) : null;
 }
 
-/** The amplification ratio (the contract's `ratio`, keras_lowlight.enhance.amplification_ratio):
+/** The amplification ratio (the contract's `ratio`, keras_lowlight.runtime.enhance.amplification_ratio):
  *  a SID file name gives target exposure / its exposure, capped; any other file gets the
  *  automatic ratio (an exposure time from the file's tags alone does not decide). */
 export function amplificationRatio(dng, fileName, pre) {
@@ -31,7 +31,7 @@ export function amplificationRatio(dng, fileName, pre) {
   return autoRatio(dng, pre);
 }
 
-/** The automatic ratio (the contract's `ratio.auto`, keras_lowlight/exposure.py): level =
+/** The automatic ratio (the contract's `ratio.auto`, keras_lowlight/runtime/exposure.py): level =
  *  (x − black[site]) / (white − black[site]) unclipped; the median of the means of level over
  *  whole block × block squares; ratio = target_signal / median within [1, max] (max when the
  *  median is not positive); a frame whose whole-mosaic mean level is at most `no_signal_level`
@@ -91,7 +91,7 @@ export function packBayer(dng, ratio, pre) {
 
 const roundUp = (v, m) => Math.ceil(v / m) * m;
 
-/** Same as keras_lowlight.runtime.tile_plan: (tile, overlap, core) along one axis. */
+/** Same as keras_lowlight.runtime.engine.tile_plan: (tile, overlap, core) along one axis. */
 export function tilePlan(size, tile, overlap, multiple, shrink = true) {
   overlap = roundUp(Math.max(0, overlap), multiple);
   tile = roundUp(Math.max(1, tile), multiple);
@@ -171,9 +171,9 @@ export function toImageData({data, height, width}) {
   return new ImageData(rgba, width, height);
 }
 
-// === Rendering a RAW-head output (keras_lowlight/isp.py render_packed; the contract's `render`) ===
+// === Rendering a RAW-head output (keras_lowlight/runtime/isp.py render_packed; the contract's `render`) ===
 
-// Linear sRGB (D65) → XYZ, as keras_lowlight.unprocess.RGB_TO_XYZ.
+// Linear sRGB (D65) → XYZ, as keras_lowlight.runtime.unprocess.RGB_TO_XYZ.
 const RGB_TO_XYZ = [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
                     [0.0193339, 0.1191920, 0.9503041]];
 

@@ -2,7 +2,7 @@ r"""Writes `dummy_data/`: miniature SID archives laid out like the real ones.
 
 `Sony.zip` (Bayer RGGB, with SID's list files beside it) and `Fuji.zip` (6×6 X-Trans, no list
 files: splits from the file names) hold genuine DNG containers written by
-`keras_lowlight.dng.write_dng` under SID's `.ARW` / `.RAF` names, so the builder reads them
+`keras_lowlight.runtime.dng.write_dng` under SID's `.ARW` / `.RAF` names, so the builder reads them
 through LibRaw exactly like the real files. Scenes are small unprocessed crops of a scikit-image
 photograph with the Sony a7S II noise model applied.
 
@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_lowlight import noise, synthetic, unprocess
-from keras_lowlight.dng import write_dng
-from keras_lowlight.packing import XTRANS_REFERENCE
+from keras_lowlight.data import noise, synthetic
+from keras_lowlight.runtime import unprocess
+from keras_lowlight.runtime.dng import write_dng
+from keras_lowlight.runtime.packing import XTRANS_REFERENCE
 
 DUMMY_DIR = Path(__file__).parent / "dummy_data"
 

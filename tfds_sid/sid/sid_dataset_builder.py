@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
-from keras_lowlight.errors import LowlightError, RawReadError
+from keras_lowlight.runtime.errors import LowlightError, RawReadError
 
 logger = logging.getLogger(__name__)
 
@@ -321,7 +321,7 @@ class SceneResult:
 
 def _render_long(name: str, data: bytes, image) -> np.ndarray:
     """SID's ground truth: LibRaw's render; in-house pipeline only where LibRaw refuses X-Trans."""
-    from keras_lowlight import isp, raw
+    from keras_lowlight.runtime import isp, raw
 
     try:
         return raw.render_srgb(name, data=data)
@@ -339,7 +339,7 @@ def build_scene_example(
     shorts: list[tuple[str, bytes | None, int | None]],
 ) -> SceneResult:
     """One scene's example from RAW bytes; corrupt frames are skipped and reported."""
-    from keras_lowlight import raw
+    from keras_lowlight.runtime import raw
 
     failed: list[str] = []
     files = 1 + len(shorts)
@@ -424,7 +424,7 @@ def _synthetic_example(scene) -> SceneResult:
 
 
 def _synthetic_scene(plan, seed: int, camera: str = "sony") -> SceneResult:
-    from keras_lowlight import synthetic
+    from keras_lowlight.data import synthetic
 
     return _synthetic_example(synthetic.make_scene(plan, seed=seed, camera=camera))
 
@@ -530,7 +530,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         config: SidConfig = self.builder_config
         if config.camera_dir is None:
-            from keras_lowlight import synthetic
+            from keras_lowlight.data import synthetic
 
             return {
                 split: self._generate_examples(

@@ -4,7 +4,7 @@ from unittest import mock
 
 import tensorflow_datasets as tfds
 
-from keras_lowlight import synthetic
+from keras_lowlight.data import synthetic
 from tfds_sid.sid import sid_dataset_builder
 
 _ALL_PLANS = synthetic.scene_plans

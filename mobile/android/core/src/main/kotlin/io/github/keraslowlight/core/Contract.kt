@@ -31,7 +31,7 @@ class ModelEntry(
 
 /**
  * mobile/MODEL_CONTRACT.json, the only place the app takes its settings from: preprocessing rules
- * and one entry per shipped model. Written by keras_lowlight/contract.py.
+ * and one entry per shipped model. Written by keras_lowlight/runtime/contract.py.
  */
 class ModelContract(val ratio: RatioRule, val models: List<ModelEntry>) {
     /**

@@ -13,7 +13,7 @@ class DngException(message: String) : IllegalArgumentException(message)
  * One CFA frame as read from a DNG: the visible mosaic and the levels needed to normalise it.
  *
  * `blackLevels` has one value per site of one CFA period, row-major (4 Bayer, 36 X-Trans), in the
- * frame's own coordinates (site (y % period, x % period) of `mosaic`), as keras_lowlight.raw.
+ * frame's own coordinates (site (y % period, x % period) of `mosaic`), as keras_lowlight.runtime.raw.
  */
 class RawFrame(
     val width: Int,
@@ -38,7 +38,7 @@ class RawFrame(
 }
 
 /**
- * A TIFF/DNG walk for uncompressed CFA DNGs (keras_lowlight.dng.write_dng's files, Android
+ * A TIFF/DNG walk for uncompressed CFA DNGs (keras_lowlight.runtime.dng.write_dng's files, Android
  * DngCreator's RAW_SENSOR files, converters' uncompressed output): IFD chain and SubIFD trees,
  * strips or tiles, 8–16-bit samples (packed MSB-first below 16), ActiveArea crop.
  *

@@ -7,7 +7,7 @@ import kotlin.math.min
 class Packed(val data: FloatArray, val height: Int, val width: Int, val channels: Int)
 
 /**
- * How one CFA period maps to packed pixels: keras_lowlight/packing.py's `PackingLayout`, the same
+ * How one CFA period maps to packed pixels: keras_lowlight/runtime/packing.py's `PackingLayout`, the same
  * gather table, so Kotlin and Python pack every pixel to the same place.
  */
 class PackingLayout(
@@ -89,7 +89,7 @@ class PackingLayout(
 }
 
 /**
- * The automatic ratio of MODEL_CONTRACT.json's preprocessing.ratio.auto (keras_lowlight.exposure):
+ * The automatic ratio of MODEL_CONTRACT.json's preprocessing.ratio.auto (keras_lowlight.runtime.exposure):
  * level = (x − black[site]) / (white − black[site]) in double, NOT clipped (read noise is zero-mean
  * around black); statistic = the median of the means of level over whole block × block squares from
  * the top-left corner (a frame smaller than one block: its mean); ratio = clip(targetSignal /
@@ -136,7 +136,7 @@ class AutoRatioRule(val targetSignal: Double, val block: Int, val noSignalLevel:
     }
 }
 
-/** The amplification rule of MODEL_CONTRACT.json's preprocessing.ratio (keras_lowlight.enhance). */
+/** The amplification rule of MODEL_CONTRACT.json's preprocessing.ratio (keras_lowlight.runtime.enhance). */
 class RatioRule(
     val defaultTargetExposure: Double,
     val maxRatio: Double,
@@ -163,13 +163,13 @@ class RatioRule(
     companion object {
         private val SID_NAME = Regex("^\\d{5}_\\d{2}_(\\d+(?:\\.\\d+)?)s\\.[A-Za-z0-9]+$")
 
-        /** Exposure in seconds from a SID file name, else null (keras_lowlight.raw.exposure_from_name). */
+        /** Exposure in seconds from a SID file name, else null (keras_lowlight.runtime.raw.exposure_from_name). */
         fun exposureFromName(name: String): Double? =
             SID_NAME.find(name.substringAfterLast('/'))?.groupValues?.get(1)?.toDouble()
     }
 }
 
-/** Normalise, pack, amplify and clip exactly as keras_lowlight.enhance.prepare_input. */
+/** Normalise, pack, amplify and clip exactly as keras_lowlight.runtime.enhance.prepare_input. */
 object Packer {
     /**
      * The model's `packed_raw` for one frame. Arithmetic is float32 in numpy's order —

@@ -22,7 +22,7 @@ object Preview {
      */
     fun before(packed: Packed, asShotNeutral: DoubleArray?): FloatArray {
         val wb = asShotNeutral?.map { 1.0 / it } ?: listOf(2.0, 1.0, 1.6)
-        // Channel → colour (0 R, 1 G, 2 B): keras_lowlight.packing's channel orders.
+        // Channel → colour (0 R, 1 G, 2 B): keras_lowlight.runtime.packing's channel orders.
         val colours = if (packed.channels == 4) intArrayOf(0, 1, 2, 1) else intArrayOf(0, 1, 2, 0, 2, 1, 1, 1, 1)
         val counts = IntArray(3)
         for (c in colours) counts[c]++

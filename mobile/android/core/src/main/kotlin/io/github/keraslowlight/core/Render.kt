@@ -5,13 +5,13 @@ import kotlin.math.pow
 
 /**
  * A RAW-head model's output (a clean packed RAW in [0, 1]) → sRGB, with the file's white balance
- * and colour matrix: keras_lowlight.isp.render_packed step by step — unpack, demosaic (Malvar-He-
+ * and colour matrix: keras_lowlight.runtime.isp.render_packed step by step — unpack, demosaic (Malvar-He-
  * Cutler for Bayer, normalised-convolution bilinear for X-Trans, scipy's "mirror" edges), white
  * balance scaled so its smallest multiplier is 1, clip, camera → sRGB from XYZ → camera (rows
  * normalised as dcraw's cam_xyz_coeff), BT.709 curve. Doubles throughout, float32 out, like numpy.
  */
 object Render {
-    /** keras_lowlight.unprocess.RGB_TO_XYZ (linear sRGB → XYZ, D65), row-major. */
+    /** keras_lowlight.runtime.unprocess.RGB_TO_XYZ (linear sRGB → XYZ, D65), row-major. */
     private val RGB_TO_XYZ = doubleArrayOf(
         0.4124564, 0.3575761, 0.1804375,
         0.2126729, 0.7151522, 0.0721750,
@@ -20,7 +20,7 @@ object Render {
 
     /**
      * (R, G, B) multipliers normalised to G = 1 from the file's AsShotNeutral (1 / multipliers),
-     * neutral when absent; implausible values refused, as keras_lowlight.raw does.
+     * neutral when absent; implausible values refused, as keras_lowlight.runtime.raw does.
      */
     fun whiteBalance(frame: RawFrame): DoubleArray {
         val neutral = frame.asShotNeutral ?: return doubleArrayOf(1.0, 1.0, 1.0)

@@ -13,7 +13,7 @@ interface TileModel {
     fun run(tile: FloatArray, height: Int, width: Int): FloatArray
 }
 
-/** (tile, overlap, core) along one axis: keras_lowlight.runtime.tile_plan. */
+/** (tile, overlap, core) along one axis: keras_lowlight.runtime.engine.tile_plan. */
 class TilePlan(val tile: Int, val overlap: Int, val core: Int) {
     companion object {
         private fun roundUp(value: Int, multiple: Int): Int = (value + multiple - 1) / multiple * multiple
@@ -31,7 +31,7 @@ class TilePlan(val tile: Int, val overlap: Int, val core: Int) {
 
 /**
  * Runs a model over a packed frame by overlapping tiles and keeps each tile's core:
- * keras_lowlight.runtime.enhance_frame's algorithm (and mobile/web/pipeline.js's), so only
+ * keras_lowlight.runtime.engine.enhance_frame's algorithm (and mobile/web/pipeline.js's), so only
  * tile-sized buffers are ever handed to the model.
  */
 object Tiler {

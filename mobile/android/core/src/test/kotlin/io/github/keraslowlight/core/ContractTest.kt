@@ -49,7 +49,7 @@ class ContractTest {
         root.put("future_section", JSONObject().put("anything", 1))
         root.getJSONObject("preprocessing").getJSONObject("ratio").put("future_rule", JSONObject().put("rule", "later"))
         val m = root.getJSONArray("models").getJSONObject(0)
-        m.put("head", "raw").put("render", JSONObject().put("isp", "keras_lowlight.isp"))
+        m.put("head", "raw").put("render", JSONObject().put("isp", "keras_lowlight.runtime.isp"))
         val contract = ModelContract.parse(root.toString())
         assertEquals("raw", contract.models[0].head)
         assertEquals("srgb", contract.models[1].head)

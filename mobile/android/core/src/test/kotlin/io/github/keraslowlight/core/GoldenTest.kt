@@ -37,7 +37,7 @@ class PackingGoldenTest(private val name: String, private val case: JSONObject) 
     }
 }
 
-/** Tiler + stitcher with the stand-in model, against keras_lowlight.runtime.enhance_frame. */
+/** Tiler + stitcher with the stand-in model, against keras_lowlight.runtime.engine.enhance_frame. */
 @RunWith(Parameterized::class)
 class TilingGoldenTest(private val name: String, private val case: JSONObject) {
     companion object {
@@ -62,7 +62,7 @@ class TilingGoldenTest(private val name: String, private val case: JSONObject) {
     }
 }
 
-/** The render after a RAW-head model, against keras_lowlight.isp.render_packed on the same packed RAW. */
+/** The render after a RAW-head model, against keras_lowlight.runtime.isp.render_packed on the same packed RAW. */
 @RunWith(Parameterized::class)
 class RenderGoldenTest(private val name: String, private val case: JSONObject) {
     companion object {
@@ -98,7 +98,7 @@ class RenderGoldenTest(private val name: String, private val case: JSONObject) {
     }
 }
 
-/** The automatic ratio (keras_lowlight.exposure.estimate_ratio) and the input it gives, or its refusal. */
+/** The automatic ratio (keras_lowlight.runtime.exposure.estimate_ratio) and the input it gives, or its refusal. */
 @RunWith(Parameterized::class)
 class AutoRatioGoldenTest(private val name: String, private val case: JSONObject) {
     companion object {
