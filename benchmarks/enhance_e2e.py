@@ -185,7 +185,7 @@ def main() -> None:
     batch = args.batch
     python = sys.executable
     rows: list[dict] = []
-    cli_code = "import sys; from keras_lowlight.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    cli_code = "import sys; from keras_lowlight.cli import main; sys.exit(main(sys.argv[1:]))"
     with tempfile.TemporaryDirectory(prefix="enhance-e2e-") as tmp:
         tmp = Path(tmp)
         before_code = extract_revision(args.before, (tmp / "before").resolve())

@@ -347,7 +347,7 @@ def argv_for(case: Case, command: str, out_dir: Path) -> list[str]:
 
 
 def run_in_process(argv: list[str]) -> tuple[int, str, str]:
-    from keras_lowlight.cli.main import main
+    from keras_lowlight.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -359,7 +359,7 @@ def run_in_process(argv: list[str]) -> tuple[int, str, str]:
 
 
 def run_subprocess(argv: list[str]) -> tuple[int, str, str]:
-    done = subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", *argv], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", *argv], capture_output=True, text=True,
                           timeout=600)
     return done.returncode, done.stdout, done.stderr
 
@@ -457,7 +457,7 @@ def main() -> int:
             print(f"NOT CLEAN: {r.case} / {r.command}: {r.why}")
     write_results(
         "hostile_corpus", rows, title="Hostile corpus through the lowlight CLI",
-        notes=(f"{summary}. Each run is a fresh `python -m keras_lowlight.cli.main` process"
+        notes=(f"{summary}. Each run is a fresh `python -m keras_lowlight.cli` process"
                f"{' (here: in-process)' if args.in_process else ''}. Clean: for bad input a non-zero exit, exactly "
                "one error line naming the file or option, no traceback, no stray stderr, nothing written; for valid "
                "input (expected ok) exit 0 and both images written; for the batch every good file written, each bad "

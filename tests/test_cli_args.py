@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from keras_lowlight.cli import args as cli_args
-from keras_lowlight.cli.main import build_parser
+from keras_lowlight.cli import build_parser
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -120,7 +120,7 @@ def test_package_log_must_exist(tmp_path, capsys):
     (["convert", "m.keras", "-o", "m.tflite", "--calibration-count", "-1"], "argument --calibration-count"),
 ])
 def test_cli_process_exits_2_with_one_line(argv, needle):
-    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", *argv], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", *argv], capture_output=True, text=True)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and needle in out.stderr and "Traceback" not in out.stderr
     assert out.stdout == ""

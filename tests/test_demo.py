@@ -10,7 +10,7 @@ import pytest
 
 @pytest.mark.slow
 def test_demo_runs_the_whole_story(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", "demo", "-o", str(tmp_path), "--steps", "8"],
+    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "demo", "-o", str(tmp_path), "--steps", "8"],
                          capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     for name in ("before_after.png", "demo_model_int8.tflite", "evaluate/summary.md", "evaluate/per_image.csv",

@@ -77,7 +77,7 @@ def test_dng_keeps_the_source_metadata_and_renders_like_the_evaluation_path(tmp_
 
 
 def _cli(argv, capsys) -> tuple[int, str]:
-    from keras_lowlight.cli.main import main
+    from keras_lowlight.cli import main
 
     try:
         code = main(argv)

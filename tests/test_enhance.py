@@ -32,7 +32,7 @@ def tiny_models(tmp_path_factory):
         keras_path = folder / f"tiny_{cfa}.keras"
         models.get("tiny_mobile", cfa=cfa).save(keras_path)
         tflite_path = folder / f"tiny_{cfa}.tflite"
-        out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", "convert", str(keras_path), "-o",
+        out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "convert", str(keras_path), "-o",
                               str(tflite_path), "--mode", "float32"], capture_output=True, text=True)
         assert out.returncode == 0, out.stderr[-2000:]
         paths[cfa] = {"keras": keras_path, "tflite": tflite_path}
@@ -67,7 +67,7 @@ def test_folder_batch_skips_corrupt_files_and_reports_them(tmp_path, tiny_models
     (folder / "00009_00_0.04s.ARW").write_bytes(b"\x00" * 100)  # corrupt
     (folder / "notes.txt").write_text("ignored: not a RAW extension")
     out = subprocess.run(
-        [sys.executable, "-m", "keras_lowlight.cli.main", "enhance", str(folder), "-o", str(tmp_path / "out"),
+        [sys.executable, "-m", "keras_lowlight.cli", "enhance", str(folder), "-o", str(tmp_path / "out"),
          "--model", str(tiny_models["bayer"]["tflite"]), "--backend", "tflite"],
         capture_output=True, text=True,
     )
@@ -105,7 +105,7 @@ def test_cfa_mismatch_and_bad_arguments_are_one_line_errors(tmp_path, tiny_model
     assert "expects 4-channel bayer" in report.failed[str(xtrans)]
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", "enhance", *args],
+        return subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "enhance", *args],
                               capture_output=True, text=True)
 
     blocker = tmp_path / "file"

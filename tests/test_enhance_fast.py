@@ -160,7 +160,7 @@ def test_formats_choose_the_files_written(tmp_path):
 
 CHECK_NO_TF = """
 import sys
-from keras_lowlight.cli.main import main
+from keras_lowlight.cli import main
 code = main(sys.argv[1:])
 loaded = sorted(m for m in ("tensorflow", "keras", "tf_keras", "tensorflow_datasets") if m in sys.modules)
 print("LOADED:" + ",".join(loaded))

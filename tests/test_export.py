@@ -11,7 +11,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from export_artifacts import MODES, artifacts, synthetic_batch
 from keras_lowlight import export
-from keras_lowlight.cli.main import main
+from keras_lowlight.cli import main
 
 # Agreement with the float Keras model on inputs drawn like the calibration crops. Measured on
 # the tiny trained model (TF 2.21, LiteRT 2.3): float32 max |Δ| ≈ 8e-7; PSNR between outputs

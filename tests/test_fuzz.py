@@ -81,7 +81,7 @@ def test_mutated_files_through_the_cli_are_one_line(seed_files, tmp_path):
         path = tmp_path / f"case{case}_{name}"
         path.write_bytes(data)
         paths.append(str(path))
-    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", "info", *paths], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "info", *paths], capture_output=True, text=True)
     assert "Traceback" not in out.stderr
     errors = out.stderr.splitlines()
     assert all(line.startswith("lowlight: error: ") for line in errors), out.stderr

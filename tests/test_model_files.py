@@ -59,7 +59,7 @@ def test_bad_tflite_through_the_cli_before_any_raw_is_read(tmp_path):
     out_dir = tmp_path / "out"
     for model, needle in ((RGB_TFLITE, "input has 3 channels"),):
         result = subprocess.run(
-            [sys.executable, "-m", "keras_lowlight.cli.main", "enhance", str(tmp_path / "missing.ARW"), "-o",
+            [sys.executable, "-m", "keras_lowlight.cli", "enhance", str(tmp_path / "missing.ARW"), "-o",
              str(out_dir), "--backend", "tflite", "--model", str(model)],
             capture_output=True, text=True,
         )

@@ -350,7 +350,7 @@ def test_mobile_meets_its_budget_against_the_unet():
 
 
 def test_lowlight_models_lists_every_preset(capsys):
-    from keras_lowlight.cli.main import main
+    from keras_lowlight.cli import main
 
     assert main(["models"]) == 0
     out = capsys.readouterr().out
@@ -361,7 +361,7 @@ def test_lowlight_models_lists_every_preset(capsys):
 
 
 def test_lowlight_models_unknown_preset_exits_2(capsys):
-    from keras_lowlight.cli.main import main
+    from keras_lowlight.cli import main
 
     assert main(["models", "nope"]) == 2
     assert "unknown model preset 'nope'" in capsys.readouterr().err

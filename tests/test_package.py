@@ -228,7 +228,7 @@ def test_a_killed_packager_leaves_the_previous_package_intact(tmp_path):
         (out / name).write_text(text)
     digest = lambda: {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())}
     before = digest()
-    writer = subprocess.Popen([sys.executable, "-m", "keras_lowlight.cli.main", "package", str(run), "-o", str(out),
+    writer = subprocess.Popen([sys.executable, "-m", "keras_lowlight.cli", "package", str(run), "-o", str(out),
                                "--force"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 300

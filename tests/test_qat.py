@@ -12,7 +12,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from export_artifacts import artifacts
 from keras_lowlight import export
-from keras_lowlight.cli.main import main
+from keras_lowlight.cli import main
 
 pytestmark = pytest.mark.slow  # ~60 s on 2 loaded cores: train, calibrate, fine-tune, convert ×3
 

@@ -138,7 +138,7 @@ def test_unsupported_cfa_layout(tmp_path):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "keras_lowlight.cli", *args], capture_output=True, text=True)
 
 
 def test_cli_info(write_raw):
@@ -185,7 +185,7 @@ def test_real_canon_dng_levels_come_from_the_file(canon_dng):
 
 
 def test_every_subcommand_has_a_handler():
-    from keras_lowlight.cli.main import build_parser
+    from keras_lowlight.cli import build_parser
 
     parser = build_parser()
     (sub,) = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]

@@ -68,7 +68,7 @@ def test_sony_sized_file_cut_at_4mb_and_90_percent(sony_sized_arw, tmp_path):
     for name, cut in (("cut_4mb.ARW", 4_000_000), ("cut_90pct.ARW", int(len(data) * 0.9))):
         target = tmp_path / name
         target.write_bytes(data[:cut])
-        out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", "info", str(target)],
+        out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "info", str(target)],
                              capture_output=True, text=True)
         assert out.returncode == 2 and out.stdout == ""
         assert out.stderr.count("\n") == 1 and name in out.stderr and "truncated" in out.stderr, out.stderr

@@ -28,7 +28,7 @@ def _tree(root: Path, outside: Path) -> None:
         "README.md": "readme",
         "pyproject.toml": "[project]",
         ".git/config": "[core]",
-        "keras_lowlight/cli/main.py": "# source",
+        "keras_lowlight/cli/commands.py": "# source",
     }
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -66,7 +66,7 @@ def _get(server, path: str, method: str = "GET") -> tuple[int, bytes, dict]:
 
 def test_binds_loopback_by_default(server):
     assert server.server_address[0] == "127.0.0.1"
-    from keras_lowlight.cli.main import build_parser
+    from keras_lowlight.cli import build_parser
 
     assert build_parser().parse_args(["serve-web"]).host == "127.0.0.1"
 
@@ -95,7 +95,7 @@ def test_root_redirects_to_the_page(server):
 
 
 @pytest.mark.parametrize("path", [
-    "/README.md", "/pyproject.toml", "/.git/config", "/.git/", "/keras_lowlight/cli/main.py",
+    "/README.md", "/pyproject.toml", "/.git/config", "/.git/", "/keras_lowlight/cli/commands.py",
     "/mobile/web/package.json", "/mobile/web/make_sample.py", "/mobile/web/tests/e2e.mjs",
     "/mobile/web/node_modules/playwright-core/index.js", "/saved_models/m/model.keras",
     "/saved_models/m/MODEL_CARD.md", "/saved_models/", "/saved_models/m/", "/mobile/",

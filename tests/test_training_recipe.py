@@ -38,7 +38,7 @@ def test_read_config_refuses_unknown_fields_and_bad_json(tmp_path):
 
 
 def test_cli_config_with_flags_overriding_it(tmp_path, monkeypatch):
-    from keras_lowlight.cli.main import main
+    from keras_lowlight.cli import main
 
     seen = {}
 

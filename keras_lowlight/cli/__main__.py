@@ -2,6 +2,6 @@
 
 import sys
 
-from keras_lowlight.cli.main import main
+from keras_lowlight.cli.commands import main
 
 sys.exit(main())

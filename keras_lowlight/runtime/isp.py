@@ -34,15 +34,18 @@ def demosaic_bilinear(mosaic: np.ndarray, cfa_pattern: str, dtype=np.float64) ->
     period = int(round(len(cfa_pattern) ** 0.5))
     letters = np.array(list(cfa_pattern)).reshape(period, period)
     sites = np.tile(letters, (-(-h // period), -(-w // period)))[:h, :w]
-    k3 = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0])
-    k5 = np.outer([1.0, 2.0, 3.0, 2.0, 1.0], [1.0, 2.0, 3.0, 2.0, 1.0])
+    k3, k5 = [1.0, 2.0, 1.0], [1.0, 2.0, 3.0, 2.0, 1.0]  # both kernels are separable: k ⊗ k
+
+    def convolve(values: np.ndarray, taps: list[float]) -> np.ndarray:
+        return ndimage.convolve1d(ndimage.convolve1d(values, taps, axis=0, mode="mirror"), taps, axis=1, mode="mirror")
+
     out = np.empty((h, w, 3), dtype)
     for c, letter in enumerate("RGB"):
         mask = (sites == letter).astype(dtype)
-        num3 = ndimage.convolve(mosaic * mask, k3, mode="mirror")
-        den3 = ndimage.convolve(mask, k3, mode="mirror")
-        num5 = ndimage.convolve(mosaic * mask, k5, mode="mirror")
-        den5 = ndimage.convolve(mask, k5, mode="mirror")
+        num3 = convolve(mosaic * mask, k3)
+        den3 = convolve(mask, k3)
+        num5 = convolve(mosaic * mask, k5)
+        den5 = convolve(mask, k5)
         estimate = np.where(den3 > 0, num3 / np.maximum(den3, 1e-12), num5 / np.maximum(den5, 1e-12))
         out[..., c] = np.where(mask > 0, mosaic, estimate)
     return out
