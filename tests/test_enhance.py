@@ -171,7 +171,7 @@ def test_the_shipped_model_is_chosen_by_the_files_cfa(tmp_path, tiny_models, mon
     assert not report.failed and set(report.written) == {str(bayer), str(xtrans)}
 
     shutil.rmtree(shipped / "mobile_xtrans")
-    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli.main", "enhance", str(bayer), str(xtrans), "-o",
+    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "enhance", str(bayer), str(xtrans), "-o",
                           str(tmp_path / "bayer_only")], capture_output=True, text=True)
     errors = [line for line in out.stderr.splitlines() if "lowlight: error:" in line]
     assert out.returncode != 0 and len(errors) == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
