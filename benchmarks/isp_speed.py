@@ -67,14 +67,19 @@ def child(variant: str, cfa: str, megapixels: float, repeat: int, workers: int, 
         run = lambda: isp.render_packed_quantized(packed, cfa, WHITE_BALANCE, np.asarray(XYZ_TO_CAM), bits,  # noqa: E731
                                                   workers=workers)
         run()  # warm-up (the lookup table is built once per process)
+        out = None
         for _ in range(repeat):
+            out = None  # (the previous output is not held while the next is made)
             start = time.perf_counter()
             out = run()
             times.append(time.perf_counter() - start)
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the check's copies
         apart = -1
         reference = folder / f"{cfa}_8.npy"
         if bits == 8 and reference.exists():
             apart = int(np.abs(out.astype(np.int16) - np.load(reference).astype(np.int16)).max())
+        return {"times": times, "peak_rss_mb": peak_rss_mb, "max_codes_apart_8bit": apart,
+                "pixels": int(packed.shape[0] * packed.shape[1] * layout_for(cfa).scale ** 2)}
     return {"times": times, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "max_codes_apart_8bit": apart, "pixels": int(packed.shape[0] * packed.shape[1] * layout_for(cfa).scale ** 2)}
 

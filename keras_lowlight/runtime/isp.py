@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import io
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -193,7 +192,7 @@ def render_srgb_fallback(path, data: bytes | None = None) -> np.ndarray:
 #
 # `render_packed` above is the reference: float64, the exact curve, frame-sized arrays (~75 s and
 # several GB for a 24 MP frame). The render below computes the same steps in float32 on bands of
-# rows (two threads; numpy releases the GIL), demosaics a Bayer frame straight from the four packed
+# rows (optionally threaded), demosaics a Bayer frame straight from the four packed
 # planes (no unpacked mosaic), folds white balance into the demosaic's 1/8 and the output scale
 # into the colour matrix, and replaces the BT.709 curve and the writers' quantisation by one lookup
 # table indexed by the linear value: at most 1 code from `quantize(render_packed(...), bits)`
@@ -227,6 +226,7 @@ def _finish(rgb: tuple[np.ndarray, np.ndarray, np.ndarray], matrix: np.ndarray, 
     acc = np.empty_like(rgb[0])
     tmp = np.empty_like(rgb[0])
     index = np.empty(rgb[0].shape, np.intp)
+    codes = np.empty(rgb[0].shape, table.dtype)  # contiguous: a lookup into the strided output is ~1.5× slower
     for i in range(3):
         np.multiply(rgb[0], matrix[i, 0], out=acc)
         np.multiply(rgb[1], matrix[i, 1], out=tmp)
@@ -235,7 +235,8 @@ def _finish(rgb: tuple[np.ndarray, np.ndarray, np.ndarray], matrix: np.ndarray, 
         acc += tmp
         acc += np.float32(0.5)
         np.copyto(index, acc, casting="unsafe")  # truncation = rounding to the nearest table entry
-        np.take(table, index, out=outs[i], mode="clip")  # "clip" = the curve's clip to [0, 1]
+        np.take(table, index, out=codes, mode="clip")  # "clip" = the curve's clip to [0, 1]
+        np.copyto(outs[i], codes)
 
 
 def _bayer_band(packed: np.ndarray, sites: list[int], grid: list[str], i0: int, i1: int,
@@ -331,10 +332,14 @@ def _generic_band(mosaic: np.ndarray, pattern: str, y0: int, y1: int, wb: np.nda
 
 
 def render_packed_quantized(packed: np.ndarray, cfa_pattern: str, white_balance, xyz2cam, bits: int = 8,
-                            workers: int | None = None) -> np.ndarray:
+                            workers: int = 1) -> np.ndarray:
     """`render_packed` straight to uint8 (bits=8) or uint16 (bits=16) sRGB, as the writers
     quantise — fast (float32, banded, threaded, a lookup-table curve) and within 1 code of
-    `writers.quantize(render_packed(...), bits)`. Memory: the output and a few bands."""
+    `writers.quantize(render_packed(...), bits)`. Memory: the output and a few bands.
+
+    `workers` > 1 renders bands in that many threads: no faster on the 2-core machine of
+    benchmarks/results/isp_speed.md (0.29 s for 24 MP either way; the per-band numpy calls hold the GIL
+    about a third of the time), so one thread by default, leaving the other core to a batch's second lane."""
     from keras_lowlight.runtime import packing
 
     if bits not in (8, 16):
@@ -352,7 +357,11 @@ def render_packed_quantized(packed: np.ndarray, cfa_pattern: str, white_balance,
     out = np.empty((h2 * layout.period, w2 * layout.period, 3), table.dtype)
     if out.size == 0:
         return out
-    if layout.kind == "bayer" and h2 >= 2 and w2 >= 2:
+    if layout.kind == "bayer" and (h2 < 2 or w2 < 2):  # too small for the planes' one-sample mirror border
+        from keras_lowlight.runtime.writers import quantize
+
+        return quantize(render_packed(packed, cfa_pattern, white_balance, xyz2cam), bits)
+    if layout.kind == "bayer":
         grid = [cfa_pattern[0:2], cfa_pattern[2:4]]
         starts = range(0, h2, _BAND_ROWS)
 
@@ -362,13 +371,12 @@ def render_packed_quantized(packed: np.ndarray, cfa_pattern: str, white_balance,
         mosaic = packing.unpack(np.clip(packed, 0.0, 1.0), cfa_pattern)
         pattern = unpacked_pattern(cfa_pattern)
         period = layout.period
-        step = max(period, (2 * _BAND_ROWS) // period * period)
+        step = max(period, (6 * _BAND_ROWS) // period * period)  # a period of halo each side: wide bands
         starts = range(0, mosaic.shape[0], step)
 
         def run(y0: int) -> None:
             _generic_band(mosaic, pattern, y0, min(y0 + step, mosaic.shape[0]), wb, matrix, table, out)
 
-    workers = workers or min(2, os.cpu_count() or 1)
     if workers == 1 or len(starts) == 1:
         for start in starts:
             run(start)
