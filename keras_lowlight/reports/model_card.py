@@ -36,12 +36,12 @@ REAL_SENSOR_PICTURE = "before_after_real_sensor.png"
 @dataclass(frozen=True)
 class RealSensorCheck:
     """The real-sensor check as packaging runs it: the Canon DNG (`sensor_check.default_dng()`
-    unless `dng` is given) darkened at ×100/×250/×300, one frame each of a central `crop` (BM3D
-    costs ~1 min per output megapixel on 2 cores: 768 px keeps the check near 2 min and still
-    holds most of the chart)."""
+    unless `dng` is given) darkened at ×100/×250/×300, one frame each of a central `crop`. BM3D
+    dominates its cost (seen on the 2-core machine: ~11 s for one 512-px frame when quiet, ~2 min
+    for a 1024-px one under load), so 512 px (several chart patches) keeps it near a minute."""
 
     dng: str | None = None
-    crop: int = 768
+    crop: int = 512
     bursts: int = 1
     seed: int = 0
     ratios: tuple[float, ...] | None = None  # None: sensor_check.RATIOS
