@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import io
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -34,15 +33,18 @@ def demosaic_bilinear(mosaic: np.ndarray, cfa_pattern: str, dtype=np.float64) ->
     period = int(round(len(cfa_pattern) ** 0.5))
     letters = np.array(list(cfa_pattern)).reshape(period, period)
     sites = np.tile(letters, (-(-h // period), -(-w // period)))[:h, :w]
-    k3 = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0])
-    k5 = np.outer([1.0, 2.0, 3.0, 2.0, 1.0], [1.0, 2.0, 3.0, 2.0, 1.0])
+    k3, k5 = [1.0, 2.0, 1.0], [1.0, 2.0, 3.0, 2.0, 1.0]  # both kernels are separable: k ⊗ k
+
+    def convolve(values: np.ndarray, taps: list[float]) -> np.ndarray:
+        return ndimage.convolve1d(ndimage.convolve1d(values, taps, axis=0, mode="mirror"), taps, axis=1, mode="mirror")
+
     out = np.empty((h, w, 3), dtype)
     for c, letter in enumerate("RGB"):
         mask = (sites == letter).astype(dtype)
-        num3 = ndimage.convolve(mosaic * mask, k3, mode="mirror")
-        den3 = ndimage.convolve(mask, k3, mode="mirror")
-        num5 = ndimage.convolve(mosaic * mask, k5, mode="mirror")
-        den5 = ndimage.convolve(mask, k5, mode="mirror")
+        num3 = convolve(mosaic * mask, k3)
+        den3 = convolve(mask, k3)
+        num5 = convolve(mosaic * mask, k5)
+        den5 = convolve(mask, k5)
         estimate = np.where(den3 > 0, num3 / np.maximum(den3, 1e-12), num5 / np.maximum(den5, 1e-12))
         out[..., c] = np.where(mask > 0, mosaic, estimate)
     return out
@@ -190,7 +192,7 @@ def render_srgb_fallback(path, data: bytes | None = None) -> np.ndarray:
 #
 # `render_packed` above is the reference: float64, the exact curve, frame-sized arrays (~75 s and
 # several GB for a 24 MP frame). The render below computes the same steps in float32 on bands of
-# rows (two threads; numpy releases the GIL), demosaics a Bayer frame straight from the four packed
+# rows (optionally threaded), demosaics a Bayer frame straight from the four packed
 # planes (no unpacked mosaic), folds white balance into the demosaic's 1/8 and the output scale
 # into the colour matrix, and replaces the BT.709 curve and the writers' quantisation by one lookup
 # table indexed by the linear value: at most 1 code from `quantize(render_packed(...), bits)`
@@ -224,6 +226,7 @@ def _finish(rgb: tuple[np.ndarray, np.ndarray, np.ndarray], matrix: np.ndarray, 
     acc = np.empty_like(rgb[0])
     tmp = np.empty_like(rgb[0])
     index = np.empty(rgb[0].shape, np.intp)
+    codes = np.empty(rgb[0].shape, table.dtype)  # contiguous: a lookup into the strided output is ~1.5× slower
     for i in range(3):
         np.multiply(rgb[0], matrix[i, 0], out=acc)
         np.multiply(rgb[1], matrix[i, 1], out=tmp)
@@ -232,7 +235,8 @@ def _finish(rgb: tuple[np.ndarray, np.ndarray, np.ndarray], matrix: np.ndarray, 
         acc += tmp
         acc += np.float32(0.5)
         np.copyto(index, acc, casting="unsafe")  # truncation = rounding to the nearest table entry
-        np.take(table, index, out=outs[i], mode="clip")  # "clip" = the curve's clip to [0, 1]
+        np.take(table, index, out=codes, mode="clip")  # "clip" = the curve's clip to [0, 1]
+        np.copyto(outs[i], codes)
 
 
 def _bayer_band(packed: np.ndarray, sites: list[int], grid: list[str], i0: int, i1: int,
@@ -328,10 +332,14 @@ def _generic_band(mosaic: np.ndarray, pattern: str, y0: int, y1: int, wb: np.nda
 
 
 def render_packed_quantized(packed: np.ndarray, cfa_pattern: str, white_balance, xyz2cam, bits: int = 8,
-                            workers: int | None = None) -> np.ndarray:
+                            workers: int = 1) -> np.ndarray:
     """`render_packed` straight to uint8 (bits=8) or uint16 (bits=16) sRGB, as the writers
     quantise — fast (float32, banded, threaded, a lookup-table curve) and within 1 code of
-    `writers.quantize(render_packed(...), bits)`. Memory: the output and a few bands."""
+    `writers.quantize(render_packed(...), bits)`. Memory: the output and a few bands.
+
+    `workers` > 1 renders bands in that many threads: no faster on the 2-core machine of
+    benchmarks/results/isp_speed.md (0.29 s for 24 MP either way; the per-band numpy calls hold the GIL
+    about a third of the time), so one thread by default, leaving the other core to a batch's second lane."""
     from keras_lowlight.runtime import packing
 
     if bits not in (8, 16):
@@ -349,7 +357,11 @@ def render_packed_quantized(packed: np.ndarray, cfa_pattern: str, white_balance,
     out = np.empty((h2 * layout.period, w2 * layout.period, 3), table.dtype)
     if out.size == 0:
         return out
-    if layout.kind == "bayer" and h2 >= 2 and w2 >= 2:
+    if layout.kind == "bayer" and (h2 < 2 or w2 < 2):  # too small for the planes' one-sample mirror border
+        from keras_lowlight.runtime.writers import quantize
+
+        return quantize(render_packed(packed, cfa_pattern, white_balance, xyz2cam), bits)
+    if layout.kind == "bayer":
         grid = [cfa_pattern[0:2], cfa_pattern[2:4]]
         starts = range(0, h2, _BAND_ROWS)
 
@@ -359,13 +371,12 @@ def render_packed_quantized(packed: np.ndarray, cfa_pattern: str, white_balance,
         mosaic = packing.unpack(np.clip(packed, 0.0, 1.0), cfa_pattern)
         pattern = unpacked_pattern(cfa_pattern)
         period = layout.period
-        step = max(period, (2 * _BAND_ROWS) // period * period)
+        step = max(period, (6 * _BAND_ROWS) // period * period)  # a period of halo each side: wide bands
         starts = range(0, mosaic.shape[0], step)
 
         def run(y0: int) -> None:
             _generic_band(mosaic, pattern, y0, min(y0 + step, mosaic.shape[0]), wb, matrix, table, out)
 
-    workers = workers or min(2, os.cpu_count() or 1)
     if workers == 1 or len(starts) == 1:
         for start in starts:
             run(start)
