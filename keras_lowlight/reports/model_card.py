@@ -19,13 +19,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import platform
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from keras_lowlight.runtime.errors import LowlightError
+from keras_lowlight.training.hardware import hardware
 
 TRAINED_IN = re.compile(r"trained in (\d+(?:\.\d+)?) s")
 CURVE = "validation_curve.png"
@@ -45,28 +45,6 @@ class RealSensorCheck:
     bursts: int = 1
     seed: int = 0
     ratios: tuple[float, ...] | None = None  # None: sensor_check.RATIOS
-
-
-def hardware() -> str:
-    """CPU model and core count (or the GPU TensorFlow sees) of this machine."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return ", ".join(tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus)
-    return f"{cpu_model()}, {os.cpu_count()} cores, no GPU"
-
-
-def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo where there is one)."""
-    model = platform.processor() or platform.machine() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return model
 
 
 DATASET_NOTES = {
