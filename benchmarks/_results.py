@@ -74,7 +74,7 @@ def versions() -> dict[str, str]:
 def machine() -> str:
     """CPU model, cores, load average at write time, and the GPU if TensorFlow (already
     imported by the benchmark) sees one."""
-    from keras_lowlight.reports.model_card import cpu_model
+    from keras_lowlight.training.hardware import cpu_model
 
     text = f"{cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
     try:

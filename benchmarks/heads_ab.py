@@ -72,9 +72,9 @@ def main() -> None:
 
     from keras_lowlight import data
     from keras_lowlight.evaluation.baseline import amplify_only, bm3d_packed, render_oracle
-    from keras_lowlight.evaluation.evaluate import contact_sheet, keras_predictor, ssim_np
+    from keras_lowlight.evaluation.evaluate import contact_sheet, keras_predictor
     from keras_lowlight.runtime.isp import render_packed
-    from keras_lowlight.models.metrics import delta_e2000_np, psnr_np
+    from keras_lowlight.models.metrics import delta_e2000_np, psnr_np, ssim_np
 
     trained = {head: train(head, args) for head in ("srgb", "raw")}
     predict = {head: keras_predictor(model) for head, (model, _, _) in trained.items()}

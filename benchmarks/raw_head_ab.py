@@ -72,9 +72,9 @@ def main() -> None:
 
     from keras_lowlight import data, models
     from keras_lowlight.evaluation.baseline import bm3d_packed
-    from keras_lowlight.evaluation.evaluate import contact_sheet, keras_predictor, load_model, ssim_np
+    from keras_lowlight.evaluation.evaluate import contact_sheet, keras_predictor, load_model
     from keras_lowlight.runtime.isp import render_packed
-    from keras_lowlight.models.metrics import delta_e2000_np, psnr_np
+    from keras_lowlight.models.metrics import delta_e2000_np, psnr_np, ssim_np
     from keras_lowlight.training.train import train
 
     trained = {}

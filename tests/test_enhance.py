@@ -152,3 +152,28 @@ def test_outputs_are_written_atomically(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         write_atomically(tmp_path / "x.png", boom)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_shipped_model_is_chosen_by_the_files_cfa(tmp_path, tiny_models, monkeypatch):
+    """No --model: a Bayer file gets mobile_bayer, an X-Trans file mobile_xtrans — and, while no
+    X-Trans model is shipped, one clear error line for that file (the Bayer file is still done)."""
+    import shutil
+
+    shipped = tmp_path / "models"
+    for cfa in ("bayer", "xtrans"):
+        (shipped / f"mobile_{cfa}").mkdir(parents=True)
+        shutil.copy(tiny_models[cfa]["tflite"], shipped / f"mobile_{cfa}" / "model_int8.tflite")
+    monkeypatch.setenv("LOWLIGHT_MODELS", str(shipped))
+    bayer = write_dng(tmp_path / "b.ARW", _dark_mosaic((48, 64)), "RGGB", exposure_time=0.1)
+    xtrans = write_dng(tmp_path / "x.RAF", _dark_mosaic((48, 66), black=1024), XTRANS_REFERENCE, black_level=1024,
+                       exposure_time=0.1)
+    report = enhance_lib.enhance([bayer, xtrans], tmp_path / "both", progress=False)
+    assert not report.failed and set(report.written) == {str(bayer), str(xtrans)}
+
+    shutil.rmtree(shipped / "mobile_xtrans")
+    out = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "enhance", str(bayer), str(xtrans), "-o",
+                          str(tmp_path / "bayer_only")], capture_output=True, text=True)
+    errors = [line for line in out.stderr.splitlines() if "lowlight: error:" in line]
+    assert out.returncode != 0 and len(errors) == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert "no shipped xtrans model" in errors[0] and "--model" in errors[0] and "x.RAF" in errors[0]
+    assert list((tmp_path / "bayer_only").glob("b.*"))  # the Bayer file was still enhanced

@@ -20,36 +20,120 @@ from keras_lowlight.runtime.errors import LowlightError
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.slow
-def test_package_a_short_run(tmp_path):
-    from keras_lowlight import models
+@pytest.fixture(scope="module")
+def packaged_run(tmp_path_factory):
+    """A tiny RAW-head run (2 epochs of 3 steps) packaged once: only the first 2 test pairs scored
+    (BM3D costs seconds per frame) and one 128-px real-sensor frame, so the whole package is built."""
     from keras_lowlight.runtime.contract import CONTRACT_PATH
-    from keras_lowlight.reports.model_card import package
+    from keras_lowlight.reports.model_card import RealSensorCheck, package
     from keras_lowlight.training.train import train
 
+    tmp = tmp_path_factory.mktemp("package")
     contract_before = CONTRACT_PATH.read_text()
-    run = tmp_path / "run"
-    train(models.get("tiny_mobile", cfa="bayer"), dataset="sid/synthetic", crop=32, batch=4, epochs=1,
-          steps_per_epoch=3, decay_factor=0.5, output=str(run), verbose=0)
-    out = package(run, tmp_path / "shipped", logs=[])
+    run = tmp / "run"
+    train("tiny_mobile_unet", head="raw", dataset="sid/synthetic", crop=32, batch=4, epochs=2, steps_per_epoch=3,
+          validation_steps=2, validation_crop=64, decay_factor=0.5, output=str(run), verbose=0,
+          model_overrides={"raw_residual": False}, noise="synthetic")
+    out = package(run, tmp / "shipped", logs=[], limit=2, real_sensor=RealSensorCheck(crop=128, ratios=(250.0,)))
+    assert CONTRACT_PATH.read_text() == contract_before  # no --update-contract: the contract is left alone
+    return run, out
+
+
+@pytest.mark.slow
+def test_package_a_short_run(packaged_run):
+    run, out = packaged_run
     for name in ("model.keras", "model_int8.tflite", "model_float16.tflite", "model_int8_tile256.tflite",
-                 "MODEL_CARD.md", "metrics.json", "training_config.json", "before_after.png"):
+                 "MODEL_CARD.md", "metrics.json", "training_config.json", "before_after.png",
+                 "before_after_real_sensor.png", "validation_curve.png", "evaluation/contact_sheet.png",
+                 "real_sensor/per_image.csv"):
         assert (out / name).exists(), name
     metrics = json.loads((out / "metrics.json").read_text())
     logged = json.loads((run / "train_time.json").read_text())
-    assert metrics["steps"] == 3 and metrics["training_seconds"] == pytest.approx(logged["seconds"])
+    assert metrics["steps"] == 6 and metrics["training_seconds"] == pytest.approx(logged["seconds"])
     assert metrics["training_hardware"] == logged["hardware"] and logged["segments"][0]["hardware"]
     assert metrics["dataset"] == "sid/synthetic" and metrics["dataset_version"]
+    assert metrics["head"] == "raw" and metrics["limit"] == 2
     assert {row["file"] for row in metrics["results"].values()} == set(metrics["files"])
     card = (out / "MODEL_CARD.md").read_text()
     assert f"{metrics['results']['keras float32']['psnr']:.2f}" in card
     assert "÷2 every" in card and "÷10" not in card  # the run's decay factor (0.5), not a constant
     assert f"hardware: {logged['hardware']} (as logged by the run)" in card
+    assert "ONLY the first 2 test pairs" in card  # a limited package says so
     config = json.loads((out / "training_config.json").read_text())
     assert not str(config["output"]).startswith("/")  # no machine paths in a shipped config
-    assert CONTRACT_PATH.read_text() == contract_before  # no --update-contract: the contract is left alone
     with pytest.raises(LowlightError, match="--force"):
+        from keras_lowlight.reports.model_card import package
+
         package(run, out)
+
+
+@pytest.mark.slow
+def test_package_card_has_bm3d_real_sensor_and_curve(packaged_run):
+    """The card shows BM3D beside amplification-only for every file, margins over both, the
+    real-sensor check, the validation curve, and describes a RAW head's baselines truthfully."""
+    _, out = packaged_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    card = (out / "MODEL_CARD.md").read_text()
+    keras_row = metrics["results"]["keras float32"]
+    for name, row in metrics["results"].items():
+        assert row["bm3d_psnr"] == keras_row["bm3d_psnr"] and row["bm3d_s_per_mp"] > 0  # model-independent
+        assert (name == "keras float32") != (row.get("bm3d_measured_with") == "keras float32")
+        assert row["margin_psnr_vs_bm3d"] == pytest.approx(row["psnr"] - row["bm3d_psnr"])
+        assert row["margin_psnr_vs_amplify"] == pytest.approx(row["psnr"] - row["baseline_psnr"])
+        quality = card.split("## Quality")[1].split("## Real-sensor")[0]
+        line = next(line for line in quality.splitlines() if line.startswith(f"| `{row['file']}` |"))
+        for value in (f"{row['psnr']:.2f}", f"{row['bm3d_psnr']:.2f}", f"{row['bm3d_delta_e']:.2f}",
+                      f"{row['baseline_delta_e']:.2f}", f"{row['margin_psnr_vs_bm3d']:+.2f} dB"):
+            assert value in line, (value, line)
+    # Per ratio: the table printed in the card is the one in metrics.json.
+    overall = metrics["per_ratio"]["overall"]
+    assert overall["psnr"] == pytest.approx(keras_row["psnr"]) and f"{overall['bm3d_ssim']:.4f}" in card
+    # A RAW-head model: baselines through the same ISP with the file's colour, no oracle fit; μ-law L1.
+    quality = card.split("## Quality")[1]
+    assert "file's own white balance and colour matrix" in quality and "oracle colour" not in quality.split("Per ratio")[0]
+    assert "amplified input (file colour) | BM3D (file colour)" in card and "μ-law tone-mapped L1" in card
+    assert "raw_residual=False" in card
+    sensor = metrics["real_sensor"]
+    assert sensor["dng"] == "colorchart.dng" and sensor["crop"] == 128 and sensor["ratios"] == [250.0]
+    assert set(sensor["results"]) == {"keras float32", "tflite int8"}
+    row = sensor["results"]["keras float32"]
+    assert f"{row['psnr']:.2f} | {row['ssim']:.4f} | {row['delta_e']:.2f}" in card.split("## Real-sensor check")[1]
+    assert "bm3d_psnr" in row and "margin_ssim_vs_bm3d" in row
+    validation = metrics["validation"]
+    assert validation["curve"] == "validation_curve.png" and validation["last_step"] == 6
+    assert "[`validation_curve.png`](validation_curve.png)" in card
+    assert f"{validation['best_val_psnr']:.2f} dB at step {validation['best_step']}" in card
+    assert set(metrics["pictures"]) == {"test", "real sensor"} and "before_after_real_sensor.png" in card
+    from PIL import Image
+
+    with Image.open(out / "before_after_real_sensor.png") as picture:
+        assert picture.width == 3 * 360  # before | int8 | reference
+
+
+@pytest.mark.slow
+def test_shipped_model_check_reads_the_package(packaged_run):
+    """tests/test_shipped_models.py's check reads what `package` writes: every file's per-pair
+    numbers re-measured (its overall = the mean of its pairs)."""
+    import card_check
+
+    _, out = packaged_run
+    version = json.loads((out / "metrics.json").read_text())["dataset_version"]
+    for file in card_check.rows(out):  # a 6-step model need not beat amplification-only
+        assert card_check.check_card(out, file, version, subset=1, must_beat_amplify_db=-1e9) == "strict"
+
+
+def test_validation_curve_flattening(tmp_path):
+    from keras_lowlight.reports.model_card import validation_curve
+
+    rows = [{"epoch": str(e), "psnr": str(20 + 5 * (1 - 0.5 ** e)), "val_psnr": str(19 + 5 * (1 - 0.5 ** e))}
+            for e in range(12)]
+    rows.insert(4, {**rows[4], "val_psnr": "99.0"})  # epoch 4 logged twice (a resumed run): the last one counts
+    stats = validation_curve(rows, 100, tmp_path / "curve.png")
+    assert stats["best_val_psnr"] < 25
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert stats["best_step"] == 1200 and stats["last_step"] == 1200 and stats["last_quarter_from_step"] == 925
+    assert 0 < stats["last_quarter_gain_db"] < 0.1  # flat at the end
+    assert validation_curve([{"epoch": "0", "loss": "1"}], 10, tmp_path / "none.png")["curve"] is None
 
 
 def test_package_refuses_an_unfinished_run(tmp_path):
@@ -94,8 +178,9 @@ def test_card_text_comes_from_the_run_config():
         def table(self) -> str:
             return "(per-ratio table)"
 
-    row = {"psnr": 30.0, "ssim": 0.9, "baseline_psnr": 25.0, "baseline_ssim": 0.7, "count": 93,
-           "file": "model.keras"}
+    row = {"psnr": 30.0, "ssim": 0.9, "delta_e": 4.0, "baseline_psnr": 25.0, "baseline_ssim": 0.7,
+           "baseline_delta_e": 9.0, "count": 93, "file": "model.keras", "margin_psnr_vs_amplify": 5.0,
+           "margin_ssim_vs_amplify": 0.2, "margin_delta_e_vs_amplify": -5.0}
     config = {"preset": "resnet_se_16", "cfa": "bayer", "dataset": "sid/sony", "crop": 256, "batch": 8,
               "learning_rate": 1e-4, "decay_every": 2000, "decay_unit": "epochs", "decay_factor": 0.1,
               "steps_per_epoch": 100}
@@ -109,6 +194,10 @@ def test_card_text_comes_from_the_run_config():
     assert "÷10 every 2000 epochs" in card
     assert "hardware: NVIDIA H100 80GB HBM3 (as logged by the run)" in card and "evaluated (numbers below) on: a laptop" in card
     assert "`sid/sony` test split (version 2.0.0)" in card
+    # An sRGB-head model: plain L1, baselines with the oracle colour fit (its colour was learned).
+    assert "L1 loss on sRGB" in training and "μ-law" not in card
+    assert "oracle colour rendering" in card and "file's own white balance" not in card
+    assert "+5.00 dB PSNR, +0.200 SSIM, ΔE -5.00** over amplification-only" in card
     card = render_card("x", {**config, "decay_factor": 0.3}, {**metrics, "training_hardware": None}, None, Report())
     assert "×0.3 every" in card and "hardware: not recorded by this run" in card
 

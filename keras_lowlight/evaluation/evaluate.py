@@ -144,12 +144,6 @@ def render_raw_pair(output_raw: np.ndarray, pair) -> tuple[np.ndarray, np.ndarra
     return rendered, render_packed(target_raw, pair.cfa_pattern, white_balance, xyz_to_cam)
 
 
-def ssim_np(target: np.ndarray, output: np.ndarray) -> float:
-    import tensorflow as tf
-
-    return float(tf.image.ssim(tf.constant(target), tf.constant(np.clip(output, 0, 1)), max_val=1.0))
-
-
 def keras_predictor(model, tile: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """Full-frame Keras inference through the shared tiler (`keras_lowlight.runtime.engine`)."""
     from keras_lowlight.runtime import engine as runtime
@@ -229,7 +223,7 @@ def evaluate(
     from tqdm import tqdm
 
     from keras_lowlight.evaluation.baseline import render_oracle
-    from keras_lowlight.models.metrics import delta_e2000_np, psnr_np
+    from keras_lowlight.models.metrics import delta_e2000_np, psnr_np, ssim_np
 
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:

@@ -42,6 +42,11 @@ def psnr_np(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * np.log10(DATA_RANGE**2 / mse)
 
 
+def ssim_np(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """SSIM of one image pair (float arrays in [0, 1]): the same `ssim` the training logs, as a float."""
+    return float(ssim(y_true, y_pred))
+
+
 @keras.saving.register_keras_serializable(package="keras_lowlight")
 class PeakSignalNoiseRatio(keras.metrics.MeanMetricWrapper):
     """Mean per-image PSNR (dB, data_range 1) — logged as `psnr` / `val_psnr`."""

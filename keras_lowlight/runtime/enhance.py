@@ -208,7 +208,10 @@ def resolve_model_path(model: str | None, cfa: str, backend: str) -> Path:
     for candidate in candidates:
         if candidate.exists():
             return candidate
-    raise ModelError(f"model not found: {candidates[0]}" + ("" if model else f" (no shipped {cfa} model)"))
+    if model is None:
+        raise ModelError(f"no shipped {cfa} model: {candidates[0].parent} holds no "
+                         f"{' or '.join(c.name for c in candidates)}; pass --model FILE")
+    raise ModelError(f"model not found: {candidates[0]}")
 
 
 def load_predictor(path: Path, tile: int | None, threads: int = 2) -> LoadedModel:

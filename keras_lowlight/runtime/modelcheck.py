@@ -5,7 +5,7 @@ network (3 input channels), one with two inputs, or one returning something othe
 Running it would fail deep inside the tiler, after the first RAW was decoded, or worse, produce a
 picture. These checks read the declared shapes only (no inference), so they are instant.
 
-Contract (see `keras_lowlight.export`): one input (batch, H, W, C) float32 with C = 4 (packed
+Contract (see `keras_lowlight.export.tflite`): one input (batch, H, W, C) float32 with C = 4 (packed
 Bayer) or 9 (packed X-Trans), one output (batch, H', W', 3) sRGB — or C channels for a RAW head.
 """
 
@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-PACKED_CHANNELS = {4: "Bayer", 9: "X-Trans"}
+from keras_lowlight.runtime.conventions import CFA_FOR_CHANNELS
+
+# The channels a packed RAW has (4 Bayer, 9 X-Trans): the one CFA map in `conventions`.
+PACKED_CHANNELS = {channels: {"bayer": "Bayer", "xtrans": "X-Trans"}.get(cfa, cfa)
+                   for channels, cfa in CFA_FOR_CHANNELS.items()}
 
 
 def shape_problem(input_shape, output_shape) -> str | None:

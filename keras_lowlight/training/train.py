@@ -305,7 +305,7 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
     # Cumulative over resumed segments, so a model card can state the run's real cost.
     # Each segment logs the hardware it ran on, so the card states where the model was trained
     # (not where it was packaged).
-    from keras_lowlight.reports.model_card import hardware
+    from keras_lowlight.training.hardware import hardware
 
     timing = output / "train_time.json"
     record = json.loads(timing.read_text()) if timing.exists() else {"seconds": 0.0}
