@@ -139,7 +139,7 @@ def main() -> None:
                "largest difference from the reference's 8-bit output (tests/test_isp.py pins ≤ 1 code, 8 and 16 bits). "
                "The machine is shared (2 cores; training and other jobs may be running): "
                "cpu_seconds (the process's own user + system time) is the steadier column; wall seconds vary "
-               "run to run by up to 3×, the reference's most of all."),
+               "several-fold run to run (the reference took 45 s to 160 s in runs on the same day)."),
     )
 
 
