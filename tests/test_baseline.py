@@ -90,3 +90,26 @@ def test_evaluate_adds_bm3d_columns(tmp_path):
     assert "BM3D PSNR" in report.table() and "Mäkitalo" in report.table()
     with pytest.raises(LowlightError, match="unknown baseline"):
         evaluate(None, scenes=scenes, output=None, predictor=noisy, progress=False, baselines=("nlm",))
+
+
+def test_bm3d_cache_is_opt_in_and_returns_the_first_result(tmp_path, monkeypatch):
+    """LOWLIGHT_BM3D_CACHE keeps BM3D's (model-independent, deterministic) results: a second call on
+    the same input reads them back with the first call's time; a different input is computed."""
+    from keras_lowlight.evaluation import baseline
+
+    rng = np.random.default_rng(0)
+    packed = np.clip(rng.normal(0.2, 0.05, (16, 16, 4)), 0, 1).astype(np.float32)
+    monkeypatch.delenv(baseline.BM3D_CACHE_ENV, raising=False)
+    plain, _ = baseline.bm3d_timed(packed)
+    monkeypatch.setenv(baseline.BM3D_CACHE_ENV, str(tmp_path / "cache"))
+    first, seconds = baseline.bm3d_timed(packed)
+    np.testing.assert_array_equal(first, plain)
+    entries = list((tmp_path / "cache").glob("*.npz"))
+    assert len(entries) == 1
+    calls = []
+    monkeypatch.setattr(baseline, "bm3d_packed", lambda x: calls.append(x) or np.zeros_like(x))
+    again, seconds_again = baseline.bm3d_timed(packed.copy())
+    assert not calls and seconds_again == seconds
+    np.testing.assert_array_equal(again, first)
+    other, _ = baseline.bm3d_timed(packed[::-1].copy())  # another input: computed, not read back
+    assert len(calls) == 1 and not other.any()
