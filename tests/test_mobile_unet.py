@@ -14,10 +14,7 @@ from keras_lowlight.export.delegation import delegation_report
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_TFLITE = sorted((REPO / "saved_models").glob("*/*.tflite"))
-# Shipped before the whole-graph check existed: `mobile`'s int8 SPACE_TO_DEPTH on a dynamic input
-# runs outside XNNPACK in LiteRT 2.3 (2 partitions). Known and measured; replaced by shipping a
-# model whose graph passes (issue 14). strict: the day it passes or disappears, this list must shrink.
-KNOWN_PARTIAL = {"mobile_bayer/model_int8.tflite"}
+KNOWN_PARTIAL: set[str] = set()  # shipped .tflite files known to run partly outside XNNPACK (none)
 
 
 @pytest.mark.parametrize("cfa, head, channels", [("bayer", "srgb", 3), ("xtrans", "srgb", 3), ("bayer", "raw", 4)])
