@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import numpy as np
 import pytest
 
@@ -111,3 +112,35 @@ def test_bad_model_files(tmp_path):
     other.write_bytes(b"x")
     with pytest.raises(runtime.RuntimeInputError, match=".tflite or .keras"):
         runtime.load_engine(other)
+
+
+def test_two_threads_swapping_stderr_leave_it_where_it_was():
+    """Two batch lanes create their interpreters at once: each swap of file descriptor 2 must end
+    where it started (without the lock, the second saved the first's capture file as "original"
+    and stderr stayed on a deleted temporary file: a batch's error lines were lost)."""
+    import os
+    import threading
+
+    from keras_lowlight.runtime.engine import quiet_native_info
+
+    before = os.fstat(2).st_ino
+    first_inside, second_started = threading.Event(), threading.Event()
+
+    def first():
+        with quiet_native_info():
+            first_inside.set()
+            second_started.wait(5)
+            time.sleep(0.2)  # the second thread tries to swap meanwhile
+
+    def second():
+        first_inside.wait(5)
+        second_started.set()
+        with quiet_native_info():
+            time.sleep(0.5)  # leaves after the first: it would restore the first's capture file
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert os.fstat(2).st_ino == before

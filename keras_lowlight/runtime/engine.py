@@ -20,6 +20,7 @@ import math
 import os
 import sys
 import tempfile
+import threading
 import warnings
 from collections import OrderedDict
 from pathlib import Path
@@ -60,11 +61,25 @@ class TileEngine(Protocol):
     def run(self, tile: np.ndarray) -> np.ndarray: ...
 
 
+# File descriptor 2 is one per process: two threads swapping it at once (two batch lanes creating
+# their interpreters) could each save the other's capture file as "the original" and leave stderr
+# pointing at a deleted temporary file for the rest of the run (seen: a batch's error lines lost).
+_FD2_SWAP = threading.Lock()
+
+
 @contextlib.contextmanager
 def quiet_native_info():
     """Drops LiteRT's native INFO lines ("Created TensorFlow Lite XNNPACK delegate", printed on every
     interpreter whatever TF_CPP_MIN_LOG_LEVEL says) from file descriptor 2 while the block runs;
-    every other line written there (warnings, errors) is passed on when the block ends."""
+    every other line written there (warnings, errors — other threads' too) is passed on when the
+    block ends. One thread at a time (`_FD2_SWAP`)."""
+    with _FD2_SWAP:
+        with _native_info_dropped():
+            yield
+
+
+@contextlib.contextmanager
+def _native_info_dropped():
     from keras_lowlight.runtime.quiet import is_noise
 
     try:
