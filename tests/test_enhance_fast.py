@@ -106,9 +106,17 @@ def _idat(data: bytes):
         pos += 12 + length
 
 
+def _srgb_int8() -> Path:
+    """An int8 sRGB-head model (the first release's kind; the shipped model has the RAW head now)."""
+    from export_artifacts import artifacts
+
+    return artifacts("export") / "tiny_int8.tflite"
+
+
 def test_output_pixels_equal_the_first_release(tmp_path):
-    """Same input, same shipped int8 model: the files written now hold exactly the pixels the first
+    """Same input, same int8 sRGB-head model: the files written now hold exactly the pixels the first
     release's code (np.pad tiler, prepare_input, quantisation, tf.io.encode_png) produces."""
+    SHIPPED_INT8 = _srgb_int8()
     path = write_dng(tmp_path / "00001_00_0.04s.ARW", _dark_mosaic((260, 390)), "RGGB", exposure_time=0.04)
     report = enhance_lib.enhance([path], tmp_path / "new", model=str(SHIPPED_INT8), fmt="png16,png8,tiff",
                                  progress=False, tile=192)
@@ -129,6 +137,7 @@ def test_output_pixels_equal_the_first_release(tmp_path):
 def test_a_batch_runs_in_lanes_and_writes_the_same_pixels(tmp_path):
     """A folder runs in two lanes of one-thread interpreters (`lanes_for`); every file still gets
     exactly the first release's pixels, whichever lane ran it."""
+    SHIPPED_INT8 = _srgb_int8()
     assert enhance_lib.lanes_for(3, threads=2, backend="tflite") == 2
     assert enhance_lib.lanes_for(1, threads=2, backend="tflite") == 1  # one file: one lane, all threads
     assert enhance_lib.lanes_for(3, threads=2, backend="keras") == 1

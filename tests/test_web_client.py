@@ -54,13 +54,23 @@ def test_browser_output_matches_python_litert(tmp_path):
     tile = entry["tile"]
     python = enhance_frame(engine, prepare_input(image, ratio), tile=tile["size"], overlap=tile["overlap"],
                            shrink=not tile["fixed"])
+    raw_head = entry.get("head") == "raw"
+    if raw_head:  # the page renders the packed RAW with the file's colour, as isp.render_packed does
+        from keras_lowlight.runtime.isp import render_packed
+
+        python = render_packed(np.clip(python, 0, 1), image.cfa_pattern, image.white_balance, image.xyz_to_cam)
     assert web.shape == python.shape == (image.height, image.width, 3)
     agreement = psnr_np(np.clip(python, 0, 1), np.clip(web, 0, 1))
     print(f"web vs Python LiteRT: {agreement:.1f} dB, max |diff| {np.abs(web - python).max():.3g}; {result['status']}")
-    # The READMEs call the two outputs identical: so they must be, bit for bit (measured: they are,
-    # on LiteRT.js's wasm CPU backend vs ai_edge_litert's XNNPACK). If a runtime update breaks this,
-    # measure the difference and put it in the READMEs instead of "identical".
-    np.testing.assert_array_equal(web, python)
+    if raw_head:
+        # The page's JavaScript renderer is float64 arithmetic in another order than numpy's:
+        # equal to float rounding (measured: max |diff| ~6e-8).
+        np.testing.assert_allclose(web, python, atol=1e-5)
+    else:
+        # The READMEs call the two outputs identical: so they must be, bit for bit (measured: they are,
+        # on LiteRT.js's wasm CPU backend vs ai_edge_litert's XNNPACK). If a runtime update breaks this,
+        # measure the difference and put it in the READMEs instead of "identical".
+        np.testing.assert_array_equal(web, python)
     assert (tmp_path / "shot.png").stat().st_size > 10_000
     # Keep the picture where a person can look at it (mobile/web/screenshot.png is one such run).
     shutil.copyfile(tmp_path / "shot.png", Path(os.environ.get("LOWLIGHT_SCREENSHOT", tmp_path / "kept.png")))
