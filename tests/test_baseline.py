@@ -93,7 +93,7 @@ def test_evaluate_adds_bm3d_columns(tmp_path):
 
 
 def test_bm3d_cache_is_opt_in_and_returns_the_first_result(tmp_path, monkeypatch):
-    """LOWLIGHT_BM3D_CACHE keeps BM3D's (model-independent, deterministic) results: a second call on
+    """LOWLIGHT_BM3D_CACHE keeps BM3D's (model-independent, deterministic up to float rounding) results: a second call on
     the same input reads them back with the first call's time; a different input is computed."""
     from keras_lowlight.evaluation import baseline
 
@@ -103,7 +103,7 @@ def test_bm3d_cache_is_opt_in_and_returns_the_first_result(tmp_path, monkeypatch
     plain, _ = baseline.bm3d_timed(packed)
     monkeypatch.setenv(baseline.BM3D_CACHE_ENV, str(tmp_path / "cache"))
     first, seconds = baseline.bm3d_timed(packed)
-    np.testing.assert_array_equal(first, plain)
+    np.testing.assert_allclose(first, plain, atol=1e-6)  # bm3d's own thread pool: float-rounding apart
     entries = list((tmp_path / "cache").glob("*.npz"))
     assert len(entries) == 1
     calls = []

@@ -232,7 +232,7 @@ BM3D_CACHE_ENV = "LOWLIGHT_BM3D_CACHE"
 
 
 def bm3d_timed(packed: np.ndarray) -> tuple[np.ndarray, float]:
-    """(`bm3d_packed(packed)`, seconds it took). BM3D is deterministic and does not depend on any
+    """(`bm3d_packed(packed)`, seconds it took). BM3D is deterministic (to float rounding) and does not depend on any
     model, yet costs seconds per frame (most of `lowlight package`'s time): with the environment
     variable LOWLIGHT_BM3D_CACHE naming a folder, results are kept there, keyed by a hash of the
     input bytes, and reused with the time the first computation took. Opt-in: without it every
