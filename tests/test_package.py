@@ -210,6 +210,34 @@ def test_card_text_comes_from_the_run_config():
     assert "×0.3 every" in card and "hardware: not recorded by this run" in card
 
 
+def test_an_xtrans_card_says_there_is_no_real_xtrans_frame(tmp_path):
+    """The real-sensor frame is a Bayer DNG: an X-Trans package states that no real X-Trans frame
+    was checked (never a crash, never a silent gap) and points at SID's Fuji archive for retraining."""
+    from keras_lowlight.reports.model_card import RealSensorCheck, _real_sensor, render_card
+
+    class Report:
+        def table(self) -> str:
+            return "(per-ratio table)"
+
+    # cfa decides before anything is read or run: no model, no DNG needed.
+    sensor = _real_sensor(tmp_path, None, tmp_path / "none.tflite", "raw", "xtrans",
+                          RealSensorCheck(dng=str(tmp_path / "missing.dng")), None)
+    assert set(sensor) == {"skipped"} and "no real X-Trans RAW frame" in sensor["skipped"]
+    row = {"psnr": 30.0, "ssim": 0.9, "delta_e": 4.0, "baseline_psnr": 25.0, "baseline_ssim": 0.7,
+           "baseline_delta_e": 9.0, "count": 60, "file": "model.keras", "margin_psnr_vs_amplify": 5.0,
+           "margin_ssim_vs_amplify": 0.2, "margin_delta_e_vs_amplify": -5.0}
+    config = {"preset": "mobile_unet_s", "cfa": "xtrans", "dataset": "sid/synthetic_xtrans", "crop": 64, "batch": 8,
+              "learning_rate": 1e-3, "decay_every": 12000, "decay_unit": "steps", "decay_factor": 0.3,
+              "steps_per_epoch": 500, "head": "raw"}
+    metrics = {"dataset": "sid/synthetic_xtrans", "steps": 500, "epochs": 1, "training_seconds": None,
+               "evaluated_on": "here", "head": "raw", "results": {"keras float32": row},
+               "files": {"model.keras": 1}, "real_sensor": sensor}
+    card = render_card("mobile_xtrans", config, metrics, None, Report())
+    real = card.split("## Real-sensor check")[1].split("##")[0]
+    assert "Not run: there is no real X-Trans RAW frame" in real and "Bayer DNG" in real
+    assert "9-channel packed RAW" in card and "`--dataset sid/fuji`" in card.split("## Limits")[1]
+
+
 def _fake_run(run: Path) -> None:
     """A finished run folder (untrained tiny model) without spending time on training."""
     import keras

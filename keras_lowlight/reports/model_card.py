@@ -3,9 +3,9 @@
 `lowlight package RUN_DIR -o saved_models/mobile_bayer` copies the best `.keras`, converts it to
 int8 (calibrated on crops from the training pipeline) and float16 `.tflite`, evaluates every file
 on the test split of the run's dataset beside amplification-only and BM3D, scores the Keras model
-and the int8 file on the real-sensor check (`keras_lowlight.data.sensor_check`, Bayer only), draws the
-validation curve from the run's `log.csv` and before/after pictures made by `lowlight enhance`
-with the int8 file, and writes `MODEL_CARD.md` and `metrics.json` from those measurements and the
+and the int8 file on the real-sensor check (`keras_lowlight.data.sensor_check`; its frame is a Bayer
+DNG, so an X-Trans card says plainly that no real X-Trans frame was checked), draws the validation
+curve from the run's `log.csv` and before/after pictures made by `lowlight enhance` with the int8 file, and writes `MODEL_CARD.md` and `metrics.json` from those measurements and the
 run's own `config.json` / `log.csv` / `train_time.json` — no number or fact in a card is typed by
 hand: the dataset, decay, training hardware and wall time are what the run recorded while it trained.
 
@@ -48,6 +48,10 @@ class RealSensorCheck:
     seed: int = 0
     ratios: tuple[float, ...] | None = None  # None: sensor_check.RATIOS
 
+
+CFA_NAMES = {"bayer": "Bayer", "xtrans": "X-Trans"}
+# The real archive a synthetic-trained model should be retrained on, per CFA (the card's Limits).
+REAL_DATASET = {"bayer": "sid/sony", "xtrans": "sid/fuji"}
 
 DATASET_NOTES = {
     "sid/synthetic": "the embedded synthetic set: photographs unprocessed to Sony-like RAW, darkened with the "
@@ -362,7 +366,10 @@ def _real_sensor(out: Path, model, int8: Path, head: str, cfa: str, check: RealS
 
     dng = Path(check.dng) if check.dng else sensor_check.default_dng()
     if cfa != "bayer":
-        return {"skipped": f"the real-sensor check frame is a Bayer DNG ({dng.name}); no {cfa} real RAW at hand"}
+        name = CFA_NAMES.get(cfa, cfa)
+        return {"skipped": f"there is no real {name} RAW frame in this project (the real-sensor check frame, "
+                           f"{dng.name} from a Canon EOS 550D, is a Bayer DNG, which this {name} model cannot "
+                           "read), so the model is measured on the synthetic test split only"}
     if not dng.exists():
         return {"skipped": f"{dng.name} not found (fetch it once with benchmarks/real_sensor.py)"}
     ratios = tuple(check.ratios or sensor_check.RATIOS)
@@ -589,8 +596,11 @@ def render_card(name: str, config: dict, metrics: dict, command: str | None, rep
         "## Limits",
         "",
         ("Trained on synthetic data only: expect a domain gap on real SID frames (fixed-pattern noise, "
-         "real optics). Retrain with the same command and `--dataset sid/sony` where the data and a GPU are "
-         "available." if synthetic else
+         f"real optics). Retrain with the same command and `--dataset {REAL_DATASET.get(config['cfa'], 'sid/sony')}` "
+         "where the data and a GPU are available."
+         + (" The X-Trans noise profile is an approximation (no published X-T2 calibration), and no real "
+            "X-Trans frame was at hand to check the model on." if config["cfa"] == "xtrans" else "")
+         if synthetic else
          f"Trained and evaluated on `{dataset}` only; other sensors need their own training data."),
         "",
     ]
