@@ -22,8 +22,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def packaged_run(tmp_path_factory):
-    """A tiny RAW-head run (2 epochs of 3 steps) packaged once: only the first 2 test pairs scored
-    (BM3D costs seconds per frame) and one 128-px real-sensor frame, so the whole package is built."""
+    """A tiny RAW-head run (2 epochs of 3 steps) packaged once, as the shipped models are (int8 from 2
+    QAT steps, PTQ beside it): only the first 2 test pairs scored (BM3D costs seconds per frame) and
+    one 128-px real-sensor frame, so the whole package is built."""
     from keras_lowlight.runtime.contract import CONTRACT_PATH
     from keras_lowlight.reports.model_card import RealSensorCheck, package
     from keras_lowlight.training.train import train
@@ -34,7 +35,8 @@ def packaged_run(tmp_path_factory):
     train("tiny_mobile_unet", head="raw", dataset="sid/synthetic", crop=32, batch=4, epochs=2, steps_per_epoch=3,
           validation_steps=2, validation_crop=64, decay_factor=0.5, output=str(run), verbose=0,
           model_overrides={"raw_residual": False}, noise="synthetic")
-    out = package(run, tmp / "shipped", logs=[], limit=2, real_sensor=RealSensorCheck(crop=128, ratios=(250.0,)))
+    out = package(run, tmp / "shipped", logs=[], limit=2, real_sensor=RealSensorCheck(crop=128, ratios=(250.0,)),
+                  qat_steps=2)
     assert CONTRACT_PATH.read_text() == contract_before  # no --update-contract: the contract is left alone
     return run, out
 
@@ -54,8 +56,14 @@ def test_package_a_short_run(packaged_run):
     assert metrics["dataset"] == "sid/synthetic" and metrics["dataset_version"]
     assert metrics["head"] == "raw" and metrics["limit"] == 2
     assert {row["file"] for row in metrics["results"].values()} == set(metrics["files"])
+    # QAT ships model_int8*.tflite; the post-training-quantized file is measured beside it.
+    assert metrics["results"]["tflite int8"]["file"] == "model_int8.tflite"
+    assert metrics["results"]["tflite int8 PTQ"]["file"] == "model_int8_ptq.tflite"
+    assert metrics["int8_quantization"].startswith("QAT: 2 steps") and "noise synthetic" in metrics["int8_quantization"]
+    assert (out / "model_int8.tflite").read_bytes() != (out / "model_int8_ptq.tflite").read_bytes()
     card = (out / "MODEL_CARD.md").read_text()
     assert f"{metrics['results']['keras float32']['psnr']:.2f}" in card
+    assert "int8 files: QAT: 2 steps" in card and "`model_int8_ptq.tflite`" in card
     assert "÷2 every" in card and "÷10" not in card  # the run's decay factor (0.5), not a constant
     assert f"hardware: {logged['hardware']} (as logged by the run)" in card
     assert "ONLY the first 2 test pairs" in card  # a limited package says so
@@ -200,6 +208,34 @@ def test_card_text_comes_from_the_run_config():
     assert "+5.00 dB PSNR, +0.200 SSIM, ΔE -5.00** over amplification-only" in card
     card = render_card("x", {**config, "decay_factor": 0.3}, {**metrics, "training_hardware": None}, None, Report())
     assert "×0.3 every" in card and "hardware: not recorded by this run" in card
+
+
+def test_an_xtrans_card_says_there_is_no_real_xtrans_frame(tmp_path):
+    """The real-sensor frame is a Bayer DNG: an X-Trans package states that no real X-Trans frame
+    was checked (never a crash, never a silent gap) and points at SID's Fuji archive for retraining."""
+    from keras_lowlight.reports.model_card import RealSensorCheck, _real_sensor, render_card
+
+    class Report:
+        def table(self) -> str:
+            return "(per-ratio table)"
+
+    # cfa decides before anything is read or run: no model, no DNG needed.
+    sensor = _real_sensor(tmp_path, None, tmp_path / "none.tflite", "raw", "xtrans",
+                          RealSensorCheck(dng=str(tmp_path / "missing.dng")), None)
+    assert set(sensor) == {"skipped"} and "no real X-Trans RAW frame" in sensor["skipped"]
+    row = {"psnr": 30.0, "ssim": 0.9, "delta_e": 4.0, "baseline_psnr": 25.0, "baseline_ssim": 0.7,
+           "baseline_delta_e": 9.0, "count": 60, "file": "model.keras", "margin_psnr_vs_amplify": 5.0,
+           "margin_ssim_vs_amplify": 0.2, "margin_delta_e_vs_amplify": -5.0}
+    config = {"preset": "mobile_unet_s", "cfa": "xtrans", "dataset": "sid/synthetic_xtrans", "crop": 64, "batch": 8,
+              "learning_rate": 1e-3, "decay_every": 12000, "decay_unit": "steps", "decay_factor": 0.3,
+              "steps_per_epoch": 500, "head": "raw"}
+    metrics = {"dataset": "sid/synthetic_xtrans", "steps": 500, "epochs": 1, "training_seconds": None,
+               "evaluated_on": "here", "head": "raw", "results": {"keras float32": row},
+               "files": {"model.keras": 1}, "real_sensor": sensor}
+    card = render_card("mobile_xtrans", config, metrics, None, Report())
+    real = card.split("## Real-sensor check")[1].split("##")[0]
+    assert "Not run: there is no real X-Trans RAW frame" in real and "Bayer DNG" in real
+    assert "9-channel packed RAW" in card and "`--dataset sid/fuji`" in card.split("## Limits")[1]
 
 
 def _fake_run(run: Path) -> None:
