@@ -60,9 +60,13 @@ def fail(message: str) -> None:
     raise SystemExit(2)
 
 
-def recipe(preset: str, output: Path, steps_per_epoch: int) -> dict:
-    """The shipped recipe's `train` arguments with this candidate's preset, for a time budget."""
+def recipe(preset: str, output: Path, steps_per_epoch: int, learning_rate: float | None = None) -> dict:
+    """The shipped recipe's `train` arguments with this candidate's preset, for a time budget.
+    `learning_rate`: this candidate's own rate instead of the recipe's (e.g. SID's 1e-4 for
+    `sid_unet`, which diverges at the mobile recipe's 1e-3)."""
     config = {k: v for k, v in json.loads(RECIPE.read_text()).items() if not k.startswith("_")}
+    if learning_rate is not None:
+        config["learning_rate"] = learning_rate
     overrides = dict(config.get("model_overrides", {})) if preset.startswith("mobile_unet") else {}
     config.update(preset=preset, model_overrides=overrides, output=str(output), epochs=10**6,
                   steps_per_epoch=steps_per_epoch, early_stop_patience=None, backup_every="epoch")
@@ -119,7 +123,8 @@ def train_all(args, runs: dict[str, Path], cores: list[int]) -> None:
             shutil.rmtree(run)
         run.mkdir(parents=True)
         core = cores[0] if args.one_at_a_time else cores[i]
-        request = {"config": recipe(preset, run, args.steps_per_epoch), "minutes": args.minutes,
+        request = {"config": recipe(preset, run, args.steps_per_epoch, args.learning_rate.get(preset)),
+                   "minutes": args.minutes,
                    "clock": args.clock, "threads": args.threads, "cores": [core]}
         (run / REQUEST).write_text(json.dumps(request, indent=2))
     batches = [[p] for p in runs] if args.one_at_a_time else [list(runs)]
@@ -163,9 +168,14 @@ def plot_curves(records: dict[str, dict], path: Path, clock: str) -> None:
     plt.close(fig)
 
 
-def training_columns(model, record: dict) -> dict:
-    """What each candidate cost and reached in its budget."""
+def training_columns(model, record: dict, run: Path) -> dict:
+    """What each candidate cost and reached in its budget, with its learning rate and start time."""
+    import datetime
+
     from keras_lowlight import models
+
+    request = run / REQUEST  # written just before the candidate's training started
+    started = datetime.datetime.fromtimestamp(request.stat().st_mtime, datetime.timezone.utc)
 
     best = max((e for e in record["curve"] if "val_psnr" in e), key=lambda e: e["val_psnr"])
     return {"params": model.count_params(),
@@ -174,7 +184,9 @@ def training_columns(model, record: dict) -> dict:
             "train_steps": record["steps"], "train_min": record["seconds"] / 60,
             "validation_min": record["validation_seconds"] / 60, "cpu_min": record["cpu_seconds"] / 60,
             "core": ",".join(map(str, record["cores"])), "threads": record["threads"],
-            "best_val_psnr": best["val_psnr"], "best_at_min": best["seconds"] / 60, "best_at_step": best["steps"]}
+            "best_val_psnr": best["val_psnr"], "best_at_min": best["seconds"] / 60, "best_at_step": best["steps"],
+            "learning_rate": json.loads(request.read_text())["config"]["learning_rate"],
+            "started_utc": started.strftime("%H:%M")}
 
 
 def score(args, runs: dict[str, Path]) -> None:
@@ -191,7 +203,7 @@ def score(args, runs: dict[str, Path]) -> None:
         start = time.monotonic()
         report = evaluate(model, "sid/synthetic", "test", protocol="all", output=run / "evaluate",
                           limit=args.limit, baselines=("bm3d",), progress=False)
-        summaries[preset], records[preset], costs[preset] = report.summary(), record, training_columns(model, record)
+        summaries[preset], records[preset], costs[preset] = report.summary(), record, training_columns(model, record, run)
         print(f"scored {preset} on {len(report.results)} pairs of sid/synthetic:test in "
               f"{time.monotonic() - start:.0f} s", flush=True)
 
@@ -238,8 +250,8 @@ def score(args, runs: dict[str, Path]) -> None:
     at_once = len({r["cores"][0] for r in records.values()}) == len(records)
     notes = (f"Budget: {' / '.join(f'{m:g}' for m in budgets)} min of `model.fit` "
              f"{'CPU' if clock == 'cpu' else 'wall'} time per candidate, {records[head]['threads']} TensorFlow "
-             f"thread(s) each, " + ("all at once, one core each" if at_once else "one after the other on one core")
-             + " (`core` column). cpu_min: the CPU time each training process got (below train_min when other "
+             f"thread(s) each, " + ("each pinned to its own core" if at_once else "one after the other on one core")
+             + " (`core` column; `started_utc`: when each began; `learning_rate`: each one's rate). cpu_min: the CPU time each training process got (below train_min when other "
              f"jobs shared its core). Scored on {first['overall']['count']} pairs of sid/synthetic:test (protocol "
              "all), full frames; RAW-head outputs rendered by isp.render_packed with the file's colour, truth = the "
              "clean long exposure rendered the same way, amplification-only and BM3D rendered the same way "
@@ -272,6 +284,8 @@ def main() -> None:
     parser.add_argument("--one-at-a-time", action="store_true",
                         help="train the candidates one after the other on the first core (fewer cores than candidates)")
     parser.add_argument("--steps-per-epoch", type=int, default=500, help="steps between validations")
+    parser.add_argument("--learning-rate", action="append", default=[], metavar="PRESET=RATE",
+                        help="a candidate's own learning rate (repeatable), e.g. sid_unet=1e-4 (SID's)")
     parser.add_argument("--limit", type=int, help="score on the first N test pairs only")
     parser.add_argument("--runs", default="runs/equal_time", help="run folders, one per candidate")
     parser.add_argument("--bm3d-cache", default=os.environ.get("LOWLIGHT_BM3D_CACHE") or "runs/bm3d_cache")
@@ -291,6 +305,12 @@ def main() -> None:
         fail(f"--minutes must be > 0, got {args.minutes}")
     if args.threads < 1 or args.steps_per_epoch < 1 or (args.limit is not None and args.limit < 1):
         fail("--threads, --steps-per-epoch and --limit must be positive integers")
+    try:
+        args.learning_rate = {k: float(v) for k, v in (item.split("=", 1) for item in args.learning_rate)}
+    except ValueError:
+        fail(f"--learning-rate takes PRESET=RATE, got {' '.join(args.learning_rate)}")
+    if not set(args.learning_rate) <= set(args.candidates) or not all(0 < v < 1 for v in args.learning_rate.values()):
+        fail("--learning-rate: a candidate's preset and a rate in (0, 1)")
     usable = sorted(os.sched_getaffinity(0))
     cores = args.cores or usable[: len(args.candidates)]
     if not set(cores) <= set(usable):
