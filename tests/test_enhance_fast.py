@@ -71,6 +71,7 @@ def decode_png(data: bytes) -> np.ndarray:
 def test_prepare_packed_equals_the_reference_bit_for_bit(tmp_path):
     for name, cfa, shape, blacks in (
         ("b.dng", "GBRG", (70, 98), (500, 510, 520, 530)),
+        ("u.dng", "RGGB", (70, 98), 512),  # one black level: the table path
         ("x.dng", XTRANS_REFERENCE[6:] + XTRANS_REFERENCE[:6], (78, 96), 1024),  # phase-shifted X-Trans
     ):
         path = write_dng(tmp_path / name, _dark_mosaic(shape, black=1100), cfa, black_level=blacks)

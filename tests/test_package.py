@@ -22,8 +22,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def packaged_run(tmp_path_factory):
-    """A tiny RAW-head run (2 epochs of 3 steps) packaged once: only the first 2 test pairs scored
-    (BM3D costs seconds per frame) and one 128-px real-sensor frame, so the whole package is built."""
+    """A tiny RAW-head run (2 epochs of 3 steps) packaged once, as the shipped models are (int8 from 2
+    QAT steps, PTQ beside it): only the first 2 test pairs scored (BM3D costs seconds per frame) and
+    one 128-px real-sensor frame, so the whole package is built."""
     from keras_lowlight.runtime.contract import CONTRACT_PATH
     from keras_lowlight.reports.model_card import RealSensorCheck, package
     from keras_lowlight.training.train import train
@@ -34,7 +35,8 @@ def packaged_run(tmp_path_factory):
     train("tiny_mobile_unet", head="raw", dataset="sid/synthetic", crop=32, batch=4, epochs=2, steps_per_epoch=3,
           validation_steps=2, validation_crop=64, decay_factor=0.5, output=str(run), verbose=0,
           model_overrides={"raw_residual": False}, noise="synthetic")
-    out = package(run, tmp / "shipped", logs=[], limit=2, real_sensor=RealSensorCheck(crop=128, ratios=(250.0,)))
+    out = package(run, tmp / "shipped", logs=[], limit=2, real_sensor=RealSensorCheck(crop=128, ratios=(250.0,)),
+                  qat_steps=2)
     assert CONTRACT_PATH.read_text() == contract_before  # no --update-contract: the contract is left alone
     return run, out
 
@@ -54,8 +56,14 @@ def test_package_a_short_run(packaged_run):
     assert metrics["dataset"] == "sid/synthetic" and metrics["dataset_version"]
     assert metrics["head"] == "raw" and metrics["limit"] == 2
     assert {row["file"] for row in metrics["results"].values()} == set(metrics["files"])
+    # QAT ships model_int8*.tflite; the post-training-quantized file is measured beside it.
+    assert metrics["results"]["tflite int8"]["file"] == "model_int8.tflite"
+    assert metrics["results"]["tflite int8 PTQ"]["file"] == "model_int8_ptq.tflite"
+    assert metrics["int8_quantization"].startswith("QAT: 2 steps") and "noise synthetic" in metrics["int8_quantization"]
+    assert (out / "model_int8.tflite").read_bytes() != (out / "model_int8_ptq.tflite").read_bytes()
     card = (out / "MODEL_CARD.md").read_text()
     assert f"{metrics['results']['keras float32']['psnr']:.2f}" in card
+    assert "int8 files: QAT: 2 steps" in card and "`model_int8_ptq.tflite`" in card
     assert "÷2 every" in card and "÷10" not in card  # the run's decay factor (0.5), not a constant
     assert f"hardware: {logged['hardware']} (as logged by the run)" in card
     assert "ONLY the first 2 test pairs" in card  # a limited package says so

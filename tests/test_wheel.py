@@ -1,17 +1,16 @@
-"""The wheel works outside the checkout: built by pip, installed (not editable) into a fresh venv,
-it runs `lowlight enhance` with the default shipped model and `lowlight serve-web`.
+"""The wheel works on its own, without TensorFlow: built by pip from this checkout, installed (not
+editable) with `pip install "<wheel>[runtime]"` into a fresh venv that does NOT see any other
+site-packages, it runs `lowlight enhance` with the default shipped model and `lowlight serve-web`
+from a folder outside the checkout, and `import tensorflow` fails there.
 
-To stay fast the fresh venv gets the wheel with `--no-deps`, and finds the heavy dependencies
-(numpy, rawpy, LiteRT, …) through a `.pth` line naming this interpreter's site-packages — a plain
-path entry, so that folder's own `.pth` files (an editable install of the checkout) are not
-processed and cannot shadow the installed wheel.
+The venv's packages come from the package index like a user's (pip's cache makes a rerun
+quick): that is the proof that the `runtime` dependencies in pyproject.toml are complete.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import site
 import socket
 import subprocess
 import sys
@@ -26,11 +25,18 @@ import pytest
 from keras_lowlight.runtime.dng import write_dng
 
 REPO = Path(__file__).resolve().parent.parent
+HEAVY = ("tensorflow", "keras", "tf-keras", "tf_keras", "tensorflow-datasets", "tensorflow_datasets")
+
+
+def _clean_env() -> dict:
+    """The environment of a user's shell: nothing that points Python back at this checkout."""
+    drop = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "LOWLIGHT_MODELS", "VIRTUAL_ENV")
+    return {k: v for k, v in os.environ.items() if k not in drop}
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """bin/ folder of a fresh venv holding the wheel built from this checkout."""
+    """bin/ folder of a fresh venv (no system or parent site-packages) holding `<wheel>[runtime]`."""
     tmp = tmp_path_factory.mktemp("wheel")
     # The test extra brings a setuptools new enough for pyproject.toml, so no isolated build env
     # (a fresh setuptools download per run) is needed.
@@ -39,41 +45,55 @@ def installed(tmp_path_factory) -> Path:
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = (tmp / "dist").glob("keras_lowlight-*.whl")
     env_dir = tmp / "venv"
-    venv.EnvBuilder(with_pip=False).create(env_dir)
+    venv.EnvBuilder(with_pip=False, system_site_packages=False).create(env_dir)
     bin_dir = env_dir / "bin"
-    purelib = subprocess.run([str(bin_dir / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    # pip of this interpreter, installing for the new one (`--python`): scripts get its shebang.
-    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(bin_dir / "python"), "install",
-                              "--no-deps", "--no-index", "-q", str(wheel)], capture_output=True, text=True,
-                             env=_clean_env())
-    assert install.returncode == 0, install.stderr[-3000:]
-    # After the install (else pip would see the checkout's editable install there and skip it).
-    parents = [p for p in site.getsitepackages() if Path(p).is_dir()]
-    (Path(purelib) / "zz_parent_site.pth").write_text("\n".join(parents) + "\n")
+    # This interpreter's pip, installing into the new venv (`--python`): no ensurepip run, and the
+    # dependencies are resolved and fetched (or taken from pip's cache) for that venv alone.
+    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(bin_dir / "python"), "install", "-q",
+                              f"{wheel}[runtime]"], capture_output=True, text=True, env=_clean_env(), cwd=tmp)
+    assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-3000:]
     return bin_dir
 
 
+def _run(installed: Path, code: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(installed / "python"), "-c", code], capture_output=True, text=True,
+                          env=_clean_env(), cwd=cwd)
+
+
 def test_base_install_is_the_tensorflow_free_runtime():
-    """`pip install keras-lowlight` (or `[runtime]`) pulls no TensorFlow/Keras; `[train]` does."""
+    """`pip install keras-lowlight` (or `[runtime]`) declares no TensorFlow/Keras; `[train]` does."""
     import tomllib
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    heavy = ("tensorflow", "keras", "tf-keras", "tensorflow-datasets")
     base = [d.split(">")[0].split("<")[0].split("=")[0].strip() for d in project["dependencies"]]
-    assert "ai-edge-litert" in base and not set(base) & set(heavy), base
+    assert "ai-edge-litert" in base and not set(base) & set(HEAVY), base
     assert project["optional-dependencies"]["runtime"] == []
     assert any(d.startswith("tensorflow>") for d in project["optional-dependencies"]["train"])
 
 
-def _clean_env() -> dict:
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LOWLIGHT_MODELS")}
+def test_fresh_venv_has_no_tensorflow_and_nothing_from_outside(installed, tmp_path):
+    probe = _run(installed, "import sys, importlib.metadata as m, keras_lowlight; "
+                            "print(keras_lowlight.__file__); print(sys.flags.no_site, *sys.path, sep='\\n'); "
+                            "print('DISTS', *sorted(d.metadata['Name'].lower() for d in m.distributions()))",
+                 tmp_path)
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    lines = probe.stdout.splitlines()
+    assert lines[0].startswith(str(installed.parent)), lines[0]  # the wheel's copy, not the checkout's
+    site_dirs = [p for p in lines[2:-1] if "site-packages" in p or "dist-packages" in p]
+    assert site_dirs and all(p.startswith(str(installed.parent)) for p in site_dirs), site_dirs
+    dists = set(lines[-1].split()[1:])
+    assert {"keras-lowlight", "ai-edge-litert", "numpy", "rawpy"} <= dists, dists
+    assert not dists & set(HEAVY), dists
+    for module in ("tensorflow", "keras"):
+        result = _run(installed, f"import {module}", tmp_path)
+        assert result.returncode != 0 and "ModuleNotFoundError" in result.stderr, (module, result.stderr[-500:])
 
 
 def test_installed_package_enhances_with_the_shipped_model(installed, tmp_path):
-    where = subprocess.run([str(installed / "python"), "-c", "import keras_lowlight; print(keras_lowlight.__file__)"],
-                           capture_output=True, text=True, env=_clean_env(), cwd=tmp_path)
-    assert str(installed.parent) in where.stdout, where.stdout + where.stderr  # not the checkout's copy
+    """`lowlight enhance` of the venv, run from a folder outside the checkout, writes the same pixels
+    as this checkout's enhance with its shipped model (the wheel carries that model)."""
+    from keras_lowlight.runtime.enhance import enhance
+
     rng = np.random.default_rng(0)
     mosaic = np.clip(512 + rng.poisson(30, (96, 128)), 0, 16383).astype(np.uint16)
     raw = write_dng(tmp_path / "00001_00_0.04s.ARW", mosaic, "RGGB", exposure_time=0.04)
@@ -81,6 +101,9 @@ def test_installed_package_enhances_with_the_shipped_model(installed, tmp_path):
                          capture_output=True, text=True, env=_clean_env(), cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["00001_00_0.04s.png"]
+    enhance([raw], tmp_path / "checkout", progress=False)
+    assert (tmp_path / "out" / "00001_00_0.04s.png").read_bytes() == \
+        (tmp_path / "checkout" / "00001_00_0.04s.png").read_bytes()
 
 
 def _free_port() -> int:

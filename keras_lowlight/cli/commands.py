@@ -281,6 +281,11 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--learning-rate", type=A.positive_float(1.0), default=1e-5)
     p.add_argument("--weights-out", help="also save the fitted QAT weights (.weights.h5)")
     p.add_argument("--no-size-adapters", action="store_true", help="as for `lowlight convert`")
+    p.add_argument("--tile-output", help="also write a fixed (1, T, T, C) int8 model (T: --tile) for runtimes "
+                   "that compile one shape (LiteRT.js, Android); needs --no-size-adapters")
+    p.add_argument("--tile", type=A.positive_int(8192, minimum=16), default=256, help="side of --tile-output")
+    p.add_argument("--noise", choices=("recorded", "synthetic"), default="recorded",
+                   help="fine-tune on the recorded pairs or on fresh calibrated noise (as `train --noise`)")
 
     def run(args: argparse.Namespace) -> int:
         from keras_lowlight.training.qat import run_qat
@@ -288,9 +293,12 @@ def _add_qat(sub: argparse._SubParsersAction) -> None:
         path = run_qat(
             args.model, args.output, data=args.data, crop=args.crop, batch=args.batch, epochs=args.epochs,
             steps_per_epoch=args.steps, learning_rate=args.learning_rate, weights_out=args.weights_out,
-            size_adapters=not args.no_size_adapters,
+            size_adapters=not args.no_size_adapters, tile_output=args.tile_output, tile=args.tile,
+            noise=args.noise,
         )
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, QAT int8)")
+        if args.tile_output:
+            print(f"wrote {args.tile_output} (fixed {args.tile}×{args.tile} input)")
         return 0
 
     p.set_defaults(handler=run)
@@ -339,6 +347,8 @@ def _add_package(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log", action="append", type=A.existing_file, default=[],
         help="stdout log(s) of `lowlight train` (for wall time)")
     p.add_argument("--command", default=None, help="the command that reproduces the run, for the card")
+    p.add_argument("--qat-steps", type=A.count(10**7, what="0: post-training quantization only"), default=0,
+        help="ship int8 files from quantization-aware fine-tuning of that many steps (PTQ file kept beside)")
     p.add_argument("--force", action="store_true", help="replace an existing package in --output")
     p.add_argument("--update-contract", action="store_true",
                    help="rewrite mobile/MODEL_CONTRACT.json for the files under saved_models/ (else left alone)")
@@ -347,7 +357,7 @@ def _add_package(sub: argparse._SubParsersAction) -> None:
         from keras_lowlight.reports.model_card import contract_status, package
 
         out = package(args.run, args.output, dataset=args.dataset, logs=args.log, command=args.command,
-                      force=args.force, update_contract=args.update_contract)
+                      force=args.force, update_contract=args.update_contract, qat_steps=args.qat_steps)
         print((out / "MODEL_CARD.md").read_text())
         print("mobile/MODEL_CONTRACT.json: rewritten (--update-contract)" if args.update_contract
               else contract_status(out), file=sys.stderr)

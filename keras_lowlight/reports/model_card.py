@@ -21,6 +21,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,11 +95,15 @@ def package(
     update_contract: bool = False,
     limit: int | None = None,
     real_sensor: RealSensorCheck | None = None,
+    qat_steps: int = 0,
 ) -> Path:
     """Packages a finished run into `output` (see the module docstring). `dataset`: the one whose
     test split the card reports; default the dataset the run trained on. `limit`: score only the
     first N test pairs (quick checks and tests; the card and metrics.json say so — never ship
-    that). `real_sensor`: the real-sensor check's settings (default `RealSensorCheck()`)."""
+    that). `real_sensor`: the real-sensor check's settings (default `RealSensorCheck()`). `qat_steps` > 0:
+    the shipped int8 files come from quantization-aware fine-tuning (`lowlight qat`, that many steps
+    on the run's data and noise); the post-training-quantized file ships beside them as
+    `model_int8_ptq.tflite` and both are measured."""
     from keras_lowlight.runtime import contract as contract_lib
 
     run_dir, out = Path(run_dir), Path(output)
@@ -119,13 +125,26 @@ def package(
     staging.mkdir()
     try:
         _build(run_dir, staging, out.name, dataset, logs, command, calibration_crops, limit,
-               real_sensor or RealSensorCheck())
+               real_sensor or RealSensorCheck(), qat_steps)
         _swap_in(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if update_contract:
         contract_lib.write_contract(sorted(shipped.glob("*/*.tflite")))
     return out
+
+
+def _quantization_aware(best: Path, config: dict, steps: int, output: Path, tile_output: Path, tile: int) -> None:
+    """`lowlight qat` in a child process: tfmot flips `tf.keras` to Keras 2 for the whole process
+    (TF_USE_LEGACY_KERAS), which must not leak into the rest of the packaging."""
+    command = [sys.executable, "-m", "keras_lowlight.cli", "qat", str(best), "-o", str(output),
+               "--no-size-adapters", "--tile-output", str(tile_output), "--tile", str(tile),
+               "--data", config["dataset"], "--noise", config.get("noise") or "recorded",
+               "--steps", str(steps), "--epochs", "1"]
+    done = subprocess.run(command, stderr=subprocess.PIPE, text=True)  # its progress bar shows
+    if done.returncode != 0 or not output.exists() or not tile_output.exists():
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise LowlightError(f"quantization-aware fine-tuning failed: {last}")
 
 
 def contract_status(out: Path) -> str:
@@ -169,7 +188,8 @@ def _swap_in(staging: Path, out: Path) -> None:
 
 
 def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[str] | None,
-           command: str | None, calibration_crops: int, limit: int | None, real_sensor: RealSensorCheck) -> None:
+           command: str | None, calibration_crops: int, limit: int | None, real_sensor: RealSensorCheck,
+           qat_steps: int = 0) -> None:
     from keras_lowlight.runtime import contract as contract_lib
     from keras_lowlight import data, export
     from keras_lowlight.evaluation.evaluate import evaluate
@@ -188,21 +208,26 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
     head = head_of(model)
 
     crops = list(data.representative_crops(dataset, "train", count=calibration_crops, crop=64, cfa=config["cfa"]))
+    tile = contract_lib.TILE["size"]
+    int8_name = "model_int8_ptq.tflite" if qat_steps else "model_int8.tflite"
     # Without the pad/crop size adapters: static shapes inside, so XNNPACK runs the whole graph;
     # callers pad H, W to `models.input_multiple` (the tiler does, on a multiple of 16).
     files = {
-        mode: export.write_atomically(
-            out / f"model_{mode}.tflite",
-            export.convert(model, mode, representative=crops if mode == "int8" else None, size_adapters=False),
-        )
-        for mode in ("int8", "float16")
+        "int8 PTQ" if qat_steps else "int8": export.write_atomically(
+            out / int8_name, export.convert(model, "int8", representative=crops, size_adapters=False)),
+        "float16": export.write_atomically(
+            out / "model_float16.tflite", export.convert(model, "float16", size_adapters=False)),
     }
     # One fixed tile shape for runtimes that compile a single shape (LiteRT.js, CompiledModel).
-    tile = contract_lib.TILE["size"]
-    files[f"int8 {tile}x{tile}"] = export.write_atomically(
-        out / f"model_int8_tile{tile}.tflite",
-        export.convert(model, "int8", representative=crops, size_adapters=False, static_tile=tile),
-    )
+    static_modes = {f"int8 {tile}x{tile}"}
+    static_file = out / f"model_int8_tile{tile}.tflite"
+    if qat_steps:
+        files = {"int8": out / "model_int8.tflite", **files}
+        _quantization_aware(run_dir / "best.keras", config, qat_steps, files["int8"], static_file, tile)
+        files[f"int8 {tile}x{tile}"] = static_file
+    else:
+        files[f"int8 {tile}x{tile}"] = export.write_atomically(
+            static_file, export.convert(model, "int8", representative=crops, size_adapters=False, static_tile=tile))
 
     def tflite_predictor(path: Path, static: bool):
         engine = LiteRTEngine(path, num_threads=2)
@@ -213,7 +238,7 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
     results = {"keras float32": evaluate(model, dataset=dataset, output=out / "evaluation", progress=False,
                                          baselines=("bm3d",), limit=limit)}
     for mode, path in files.items():
-        file_head, predict = tflite_predictor(path, static=" " in mode)  # the fixed-shape file runs its tile
+        file_head, predict = tflite_predictor(path, static=mode in static_modes)  # a fixed shape runs its tile
         results[f"tflite {mode}"] = evaluate(None, dataset=dataset, output=None, progress=False, head=file_head,
                                              predictor=predict, limit=limit)
     file_of = {"keras float32": "model.keras", **{f"tflite {mode}": path.name for mode, path in files.items()}}
@@ -232,6 +257,9 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
         "protocol": "all",
         "limit": limit,  # None: every test pair
         "head": head,
+        "int8_quantization": (f"QAT: {qat_steps} steps of `lowlight qat` (lr 1e-5, crop 128, batch 4, "
+                              f"noise {config.get('noise', 'recorded')}) from model.keras; PTQ file beside it"
+                              if qat_steps else f"PTQ: {calibration_crops} calibration crops of the train split"),
         "steps": int(float(rows[-1]["epoch"]) + 1) * steps_per_epoch if rows else None,
         "epochs": len(rows),
         "training_seconds": seconds,
@@ -388,28 +416,14 @@ def _picture(path: Path, tflite: Path, head: str, scene: dict) -> dict:
 
     from keras_lowlight import data
     from keras_lowlight.reports.demo import before_after
-    from keras_lowlight.runtime.dng import write_dng
-    from keras_lowlight.runtime.enhance import RAW_EXTENSIONS, enhance
     from keras_lowlight.evaluation.evaluate import render_raw_pair
-
-    def text(value) -> str:
-        return value.decode() if isinstance(value, bytes) else str(value)
+    from keras_lowlight.reports.sample_frame import write_scene_short
+    from keras_lowlight.runtime.enhance import enhance
 
     short = scene["short"]
-    i = int(np.argsort(short["ratio"])[len(short["ratio"]) // 2])
-    file = text(short["file"][i])
-    make, _, model_name = text(scene.get("camera", "")).partition(" ")
-    wb = np.asarray(scene["white_balance"], np.float64) if "white_balance" in scene else None
     with tempfile.TemporaryDirectory() as tmp:
-        raw_path = write_dng(
-            Path(tmp) / (file if Path(file).suffix.lower() in RAW_EXTENSIONS else f"{file}.dng"),
-            short["raw"][i], text(scene["cfa_pattern"]),
-            black_level=tuple(float(b) for b in scene["black_levels"]), white_level=int(scene["white_level"]),
-            exposure_time=float(short["exposure"][i]), iso=int(short["iso"][i]),
-            **({"make": make, "model": model_name} if model_name else {}),
-            **({"as_shot_neutral": tuple(float(v) for v in wb[1] / wb)} if wb is not None else {}),
-            **({"color_matrix": np.asarray(scene["xyz_to_cam"], np.float64)} if "xyz_to_cam" in scene else {}),
-        )
+        raw_path, i = write_scene_short(scene, tmp)
+        file = short["file"][i].decode() if isinstance(short["file"][i], bytes) else str(short["file"][i])
         ratio = min(float(short["ratio"][i]), 300.0)  # the evaluation's amplification, not an estimate
         report = enhance([raw_path], Path(tmp) / "out", model=str(tflite), backend="tflite", ratio=ratio,
                          fmt="png16", progress=False)
@@ -549,6 +563,7 @@ def render_card(name: str, config: dict, metrics: dict, command: str | None, rep
         "",
         *_quality_table(results),
         "",
+        *([f"int8 files: {metrics['int8_quantization']}.", ""] if metrics.get("int8_quantization") else []),
         f"Margins of the Keras float32 model: {_margins(keras_row)}.",
         "",
         "Per ratio (Keras float32):",

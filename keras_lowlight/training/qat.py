@@ -235,8 +235,12 @@ def fit_qat(qat_model, dataset, epochs: int = 1, steps_per_epoch: int | None = N
     return qat_model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose)
 
 
-def convert_qat(qat_model) -> bytes:
-    """A fitted QAT model → int8 `.tflite` with the project's `enhance(packed_raw) → srgb` signature."""
+def convert_qat(qat_model, static_tile: int | None = None) -> bytes:
+    """A fitted QAT model → int8 `.tflite` with the project's `enhance(packed_raw) → srgb` signature.
+
+    static_tile: fix the input to (1, static_tile, static_tile, C), as `export.convert` does, for
+    runtimes that compile one shape (LiteRT.js, Android's CompiledModel).
+    """
     import tensorflow as tf
 
     from keras_lowlight.export import INPUT_NAME, check_builtin_only, conversion_error, name_signature, output_name_for
@@ -250,7 +254,8 @@ def convert_qat(qat_model) -> bytes:
             super().__init__()
             self.model = model
 
-        @tf.function(input_signature=[tf.TensorSpec((1, None, None, channels), tf.float32, name=INPUT_NAME)])
+        @tf.function(input_signature=[tf.TensorSpec((1, static_tile, static_tile, channels), tf.float32,
+                                                    name=INPUT_NAME)])
         def enhance(self, packed_raw):
             return {output_name: self.model(packed_raw, training=False)}
 
@@ -283,6 +288,9 @@ def run_qat(
     weights_out: str | os.PathLike | None = None,
     size_adapters: bool = True,
     calibration_batches: int = 16,
+    tile_output: str | os.PathLike | None = None,
+    tile: int = 256,
+    noise: str = "recorded",
 ) -> Path:
     """`.keras` → QAT fine-tuning → int8 `.tflite` (atomic write). Returns the output path.
 
@@ -292,8 +300,12 @@ def run_qat(
         calibration_batches: batches used to set activation ranges before fine-tuning.
         weights_out: also save the fitted QAT weights (`.weights.h5`): QAT models do not reload
             from `.keras`; rebuild with `build_qat_model` + `load_weights`.
+        noise: "recorded" pairs or fresh "synthetic" noise each step, as the float run trained.
+        tile_output: also write the same fitted weights as a fixed (1, tile, tile, C) int8 model
+            (the shipped `model_int8_tile256.tflite`), without a second fine-tune.
     """
     from keras_lowlight.export import load_keras_model, write_atomically
+    from keras_lowlight.models import input_multiple
 
     model = load_keras_model(model_path)
     channels = int(model.inputs[0].shape[-1])
@@ -308,11 +320,17 @@ def run_qat(
         from keras_lowlight.models import head_of
 
         target = {"target": "raw"} if head_of(model) == "raw" else {}  # the clean packed RAW to learn
-        dataset = make_dataset(dataset=data, split="train", cfa=cfa, crop=crop, batch=batch, training=True, **target)
+        dataset = make_dataset(dataset=data, split="train", cfa=cfa, crop=crop, batch=batch, training=True,
+                               noise=noise, **target)
     qat_model = build_qat_model(model, size_adapters=size_adapters)
     calibrate_ranges(qat_model, dataset, calibration_batches)
     compile_for_qat(qat_model, learning_rate)
     fit_qat(qat_model, dataset, epochs=epochs, steps_per_epoch=steps_per_epoch)
     if weights_out is not None:
         qat_model.save_weights(str(weights_out))
+    if tile_output is not None:
+        if size_adapters or tile % input_multiple(model):
+            raise QatError(f"a fixed {tile}×{tile} model needs --no-size-adapters and a tile that is a "
+                           f"multiple of {input_multiple(model)}")
+        write_atomically(tile_output, convert_qat(qat_model, static_tile=tile))
     return write_atomically(output, convert_qat(qat_model))
