@@ -25,20 +25,14 @@ def _step(n: int, text: str) -> None:
 
 
 def write_sample_raw(output_dir: Path) -> tuple[Path, np.ndarray]:
-    """A synthetic test-split short exposure written back as a genuine DNG (SID file name),
-    and its long-exposure ground truth (float sRGB) for the picture."""
+    """A synthetic test-split short exposure written back as a genuine DNG (SID file name, the
+    scene's own colour), and its long-exposure ground truth (float sRGB) for the picture."""
     from keras_lowlight import data
-    from keras_lowlight.runtime.dng import write_dng
+    from keras_lowlight.reports.sample_frame import write_scene_short
 
     scenes = list(data.load_scenes("sid/synthetic", "test").as_numpy_iterator())
     scene = max(scenes, key=lambda s: s["long_srgb"].mean())  # the best-lit test scene
-    short = scene["short"]
-    i = int(np.argsort(short["ratio"])[len(short["ratio"]) // 2])  # its middle ratio (×250)
-    path = write_dng(
-        output_dir / short["file"][i].decode(), short["raw"][i], scene["cfa_pattern"].decode(),
-        black_level=tuple(float(b) for b in scene["black_levels"]), white_level=int(scene["white_level"]),
-        exposure_time=float(short["exposure"][i]), iso=int(short["iso"][i]),
-    )
+    path, _ = write_scene_short(scene, output_dir)  # its middle ratio (×250)
     return path, scene["long_srgb"].astype(np.float32) / 65535.0
 
 

@@ -416,28 +416,14 @@ def _picture(path: Path, tflite: Path, head: str, scene: dict) -> dict:
 
     from keras_lowlight import data
     from keras_lowlight.reports.demo import before_after
-    from keras_lowlight.runtime.dng import write_dng
-    from keras_lowlight.runtime.enhance import RAW_EXTENSIONS, enhance
     from keras_lowlight.evaluation.evaluate import render_raw_pair
-
-    def text(value) -> str:
-        return value.decode() if isinstance(value, bytes) else str(value)
+    from keras_lowlight.reports.sample_frame import write_scene_short
+    from keras_lowlight.runtime.enhance import enhance
 
     short = scene["short"]
-    i = int(np.argsort(short["ratio"])[len(short["ratio"]) // 2])
-    file = text(short["file"][i])
-    make, _, model_name = text(scene.get("camera", "")).partition(" ")
-    wb = np.asarray(scene["white_balance"], np.float64) if "white_balance" in scene else None
     with tempfile.TemporaryDirectory() as tmp:
-        raw_path = write_dng(
-            Path(tmp) / (file if Path(file).suffix.lower() in RAW_EXTENSIONS else f"{file}.dng"),
-            short["raw"][i], text(scene["cfa_pattern"]),
-            black_level=tuple(float(b) for b in scene["black_levels"]), white_level=int(scene["white_level"]),
-            exposure_time=float(short["exposure"][i]), iso=int(short["iso"][i]),
-            **({"make": make, "model": model_name} if model_name else {}),
-            **({"as_shot_neutral": tuple(float(v) for v in wb[1] / wb)} if wb is not None else {}),
-            **({"color_matrix": np.asarray(scene["xyz_to_cam"], np.float64)} if "xyz_to_cam" in scene else {}),
-        )
+        raw_path, i = write_scene_short(scene, tmp)
+        file = short["file"][i].decode() if isinstance(short["file"][i], bytes) else str(short["file"][i])
         ratio = min(float(short["ratio"][i]), 300.0)  # the evaluation's amplification, not an estimate
         report = enhance([raw_path], Path(tmp) / "out", model=str(tflite), backend="tflite", ratio=ratio,
                          fmt="png16", progress=False)
