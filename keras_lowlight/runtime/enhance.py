@@ -324,8 +324,8 @@ def lanes_for(files: int, threads: int, backend: str) -> int:
     threads meet at a barrier after every operator, so a decode or an encode thread taking one of
     the 2 cores stalls both model threads (they spin, burning CPU). Measured on 2 cores with a
     24 MP DNG folder (benchmarks/results/enhance_e2e.md): two lanes of one-thread interpreters
-    (each doing decode → model → write, no barrier to wait on) 2.0× the throughput of single-file
-    runs, and 1.12× that pipeline's on the same model. One file, or the Keras backend (one
+    (each doing decode → model → write, no barrier to wait on) 1.61× the throughput of single-file
+    runs, and 1.36× that pipeline's on the same model. One file, or the Keras backend (one
     TensorFlow model per process), runs in one lane with all the threads.
     """
     if backend != "tflite" or files < 2 or threads < 2:
