@@ -27,7 +27,7 @@ ERROR_KINDS = {
     "not_dng": ("not a raw file", "not a tiff/dng", "not a dng", "empty file"),
 }
 
-WEB_BAYER_ONLY = "the web client packs 2x2 Bayer only (no X-Trans model ships)"
+WEB_BAYER_ONLY = "the web client packs 2x2 Bayer only (its page offers the Bayer models, not mobile_xtrans)"
 
 
 @dataclass

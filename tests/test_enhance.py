@@ -156,7 +156,7 @@ def test_outputs_are_written_atomically(tmp_path, monkeypatch):
 
 def test_the_shipped_model_is_chosen_by_the_files_cfa(tmp_path, tiny_models, monkeypatch):
     """No --model: a Bayer file gets mobile_bayer, an X-Trans file mobile_xtrans — and, while no
-    X-Trans model is shipped, one clear error line for that file (the Bayer file is still done)."""
+    X-Trans model is in the models folder, one clear error line for that file (the Bayer file is still done)."""
     import shutil
 
     shipped = tmp_path / "models"
@@ -177,3 +177,35 @@ def test_the_shipped_model_is_chosen_by_the_files_cfa(tmp_path, tiny_models, mon
     assert out.returncode != 0 and len(errors) == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
     assert "no shipped xtrans model" in errors[0] and "--model" in errors[0] and "x.RAF" in errors[0]
     assert list((tmp_path / "bayer_only").glob("b.*"))  # the Bayer file was still enhanced
+
+
+def test_an_xtrans_dng_gets_the_shipped_xtrans_model_and_is_denoised(tmp_path, monkeypatch):
+    """No --model, the checkout's own saved_models/: an X-Trans DNG is enhanced by
+    mobile_xtrans (the same bytes as naming that file), and the shipped model really denoises it:
+    on a flat grey frame its output is far smoother than the amplified input through the same ISP."""
+    from keras_lowlight.runtime import isp
+
+    monkeypatch.delenv("LOWLIGHT_MODELS", raising=False)
+    shipped = Path(__file__).resolve().parents[1] / "saved_models" / "mobile_xtrans" / "model_int8.tflite"
+    assert enhance_lib.resolve_model_path(None, "xtrans", "tflite") == shipped
+    rng = np.random.default_rng(0)
+    black, white, ratio = 1024, 16383, 100.0
+    level = 0.25 / ratio * (white - black)  # a mid grey once amplified ×100 (10 s / 0.1 s)
+    mosaic = black + rng.poisson(level, (96, 120)) + rng.normal(0, 3, (96, 120))
+    path = write_dng(tmp_path / "00001_00_0.1s.RAF", np.clip(mosaic, 0, white).astype(np.uint16), XTRANS_REFERENCE,
+                     black_level=black, white_level=white, make="Fujifilm", model="X-T2", exposure_time=0.1)
+    by_default = enhance_lib.enhance([path], tmp_path / "default", fmt="png16", progress=False)
+    named = enhance_lib.enhance([path], tmp_path / "named", model=str(shipped), fmt="png16", progress=False)
+    assert not by_default.failed and not named.failed, (by_default.failed, named.failed)
+    default_png, named_png = by_default.written[str(path)][0], named.written[str(path)][0]
+    assert default_png.read_bytes() == named_png.read_bytes()
+
+    import tensorflow as tf
+
+    enhanced = tf.io.decode_png(default_png.read_bytes(), dtype=tf.uint16).numpy() / 65535.0
+    image = read_raw(path)
+    amplified = isp.render_packed(enhance_lib.prepare_input(image, ratio), image.cfa_pattern, image.white_balance,
+                                  image.xyz_to_cam)
+    assert enhanced.shape == amplified.shape == (96, 120, 3)
+    core = (slice(12, -12), slice(12, -12))  # away from the mirrored borders
+    assert enhanced[core].std(axis=(0, 1)).mean() < 0.5 * amplified[core].std(axis=(0, 1)).mean()

@@ -105,3 +105,19 @@ def test_the_fast_render_lands_on_the_right_side_of_the_bt709_break():
     fast = isp.render_packed_quantized(packed, "RGGB", (1.0, 1.0, 1.0), np.linalg.inv(isp.RGB_TO_XYZ), 16)
     exact = quantize(isp.bt709_curve(grey).astype(np.float32), 16)
     assert _codes_apart(fast[2:-2, 2:-2], exact[2:-2, 2:-2]).max() <= 1
+
+
+def test_the_numpy_mirror_convolution_equals_scipys_bit_for_bit():
+    """The demosaic's separable convolution is numpy only (the runtime install has no scipy) and
+    gives scipy.ndimage.convolve1d(mode="mirror")'s exact values, edges and tiny frames included."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float64, np.float32):
+        for shape in [(1, 1), (2, 3), (5, 7), (37, 53)]:
+            for taps in ([1.0, 2.0, 1.0], [1.0, 2.0, 3.0, 2.0, 1.0]):
+                for axis in (0, 1):
+                    values = rng.random(shape).astype(dtype)
+                    expected = ndimage.convolve1d(values, taps, axis=axis, mode="mirror")
+                    actual = isp._convolve1d_mirror(values, taps, axis)
+                    assert actual.dtype == expected.dtype and np.array_equal(actual, expected), (dtype, shape, taps)

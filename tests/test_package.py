@@ -238,6 +238,18 @@ def test_an_xtrans_card_says_there_is_no_real_xtrans_frame(tmp_path):
     assert "9-channel packed RAW" in card and "`--dataset sid/fuji`" in card.split("## Limits")[1]
 
 
+def test_qat_crops_fit_the_embedded_frames():
+    """`package --qat-steps` fine-tunes on crops of the run's train split: each CFA's QAT crop must
+    fit that set's frames (X-Trans: 252-px mosaics, 84 packed px — a 128 crop failed there) and
+    stay a multiple of the mobile model's input multiple."""
+    from keras_lowlight import data
+    from keras_lowlight.reports.model_card import QAT_CROP
+
+    for cfa, dataset, scale in (("bayer", "sid/synthetic", 2), ("xtrans", "sid/synthetic_xtrans", 3)):
+        scene = next(iter(data.load_scenes(dataset, "train").as_numpy_iterator()))
+        assert QAT_CROP[cfa] % 16 == 0 and QAT_CROP[cfa] * scale <= min(scene["long_raw"].shape), (cfa, scene["long_raw"].shape)
+
+
 def _fake_run(run: Path) -> None:
     """A finished run folder (untrained tiny model) without spending time on training."""
     import keras

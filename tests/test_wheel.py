@@ -106,6 +106,23 @@ def test_installed_package_enhances_with_the_shipped_model(installed, tmp_path):
         (tmp_path / "checkout" / "00001_00_0.04s.png").read_bytes()
 
 
+def test_installed_package_enhances_an_xtrans_file(installed, tmp_path):
+    """The X-Trans path too (its shipped model has a RAW head, rendered by the numpy-only ISP):
+    it once needed scipy, which the runtime install does not have."""
+    from keras_lowlight.runtime.enhance import enhance
+    from keras_lowlight.runtime.packing import XTRANS_REFERENCE
+
+    rng = np.random.default_rng(1)
+    mosaic = np.clip(1024 + rng.poisson(30, (96, 120)), 0, 16383).astype(np.uint16)
+    raw = write_dng(tmp_path / "00002_00_0.04s.dng", mosaic, XTRANS_REFERENCE, exposure_time=0.04)
+    out = subprocess.run([str(installed / "lowlight"), "enhance", str(raw), "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True, env=_clean_env(), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    enhance([raw], tmp_path / "checkout", progress=False)
+    assert (tmp_path / "out" / "00002_00_0.04s.png").read_bytes() == \
+        (tmp_path / "checkout" / "00002_00_0.04s.png").read_bytes()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -134,13 +134,18 @@ def package(
     return out
 
 
+# QAT crop side in packed px: the Bayer recipe's 128 (256-px mosaic crops); the embedded X-Trans
+# frames are only 84 packed px a side (252-px mosaics), so X-Trans fine-tunes on its training crop.
+QAT_CROP = {"bayer": 128, "xtrans": 64}
+
+
 def _quantization_aware(best: Path, config: dict, steps: int, output: Path, tile_output: Path, tile: int) -> None:
     """`lowlight qat` in a child process: tfmot flips `tf.keras` to Keras 2 for the whole process
     (TF_USE_LEGACY_KERAS), which must not leak into the rest of the packaging."""
     command = [sys.executable, "-m", "keras_lowlight.cli", "qat", str(best), "-o", str(output),
                "--no-size-adapters", "--tile-output", str(tile_output), "--tile", str(tile),
                "--data", config["dataset"], "--noise", config.get("noise") or "recorded",
-               "--steps", str(steps), "--epochs", "1"]
+               "--steps", str(steps), "--epochs", "1", "--crop", str(QAT_CROP[config["cfa"]])]
     done = subprocess.run(command, stderr=subprocess.PIPE, text=True)  # its progress bar shows
     if done.returncode != 0 or not output.exists() or not tile_output.exists():
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
@@ -257,8 +262,8 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
         "protocol": "all",
         "limit": limit,  # None: every test pair
         "head": head,
-        "int8_quantization": (f"QAT: {qat_steps} steps of `lowlight qat` (lr 1e-5, crop 128, batch 4, "
-                              f"noise {config.get('noise', 'recorded')}) from model.keras; PTQ file beside it"
+        "int8_quantization": (f"QAT: {qat_steps} steps of `lowlight qat` (lr 1e-5, crop {QAT_CROP[config['cfa']]}, "
+                              f"batch 4, noise {config.get('noise', 'recorded')}) from model.keras; PTQ file beside it"
                               if qat_steps else f"PTQ: {calibration_crops} calibration crops of the train split"),
         "steps": int(float(rows[-1]["epoch"]) + 1) * steps_per_epoch if rows else None,
         "epochs": len(rows),

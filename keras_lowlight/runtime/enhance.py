@@ -323,9 +323,9 @@ def lanes_for(files: int, threads: int, backend: str) -> int:
     Why lanes and not a read / model / write pipeline around one 2-thread interpreter: XNNPACK's
     threads meet at a barrier after every operator, so a decode or an encode thread taking one of
     the 2 cores stalls both model threads (they spin, burning CPU). Measured on 2 cores with a
-    24 MP DNG, that pipeline gave 1.09× the throughput of single-file runs, two lanes of
-    one-thread interpreters (each doing decode → model → write, no barrier to wait on) 1.59×
-    (benchmarks/results/enhance_e2e.md). One file, or the Keras backend (one
+    24 MP DNG folder (benchmarks/results/enhance_e2e.md): two lanes of one-thread interpreters
+    (each doing decode → model → write, no barrier to wait on) 1.61× the throughput of single-file
+    runs, and 1.36× that pipeline's on the same model. One file, or the Keras backend (one
     TensorFlow model per process), runs in one lane with all the threads.
     """
     if backend != "tflite" or files < 2 or threads < 2:

@@ -6,8 +6,8 @@ render of SID's ground truth — without LibRaw's AHD / X-Trans demosaic: demosa
 Cutler for Bayer, per-colour normalised convolution for any CFA period), camera white balance
 scaled so its smallest multiplier is 1, highlight clipping, the camera→sRGB matrix derived from
 the file's XYZ→camera matrix (rows of XYZ→camera·sRGB→XYZ normalised to one, as dcraw's
-`cam_xyz_coeff`), and the BT.709 transfer curve (gamma 0.45, toe slope 4.5). numpy + scipy only
-(no TensorFlow), so the TFLite path can use it. How close it comes to LibRaw:
+`cam_xyz_coeff`), and the BT.709 transfer curve (gamma 0.45, toe slope 4.5). numpy only (no
+TensorFlow, no scipy), so the TF-free runtime install can use it. How close it comes to LibRaw:
 benchmarks/results/isp_vs_libraw.md.
 """
 
@@ -22,12 +22,32 @@ import numpy as np
 from keras_lowlight.runtime.unprocess import RGB_TO_XYZ
 
 
+def _convolve1d_mirror(values: np.ndarray, taps: list[float], axis: int) -> np.ndarray:
+    """`scipy.ndimage.convolve1d(values, taps, axis, mode="mirror")` for a symmetric odd kernel, in
+    numpy only (the TF-free runtime installs no scipy) and bit for bit the same: the sum is formed
+    in float64 in scipy's order (centre, then the pairs from the farthest in) and cast to the
+    input's dtype. "mirror" reflects about the edge sample, as numpy's pad mode "reflect"."""
+    r = len(taps) // 2
+    n = values.shape[axis]
+    widths = [(0, 0)] * values.ndim
+    widths[axis] = (r, r)
+    padded = np.pad(values, widths, mode="reflect")
+
+    def shifted(offset: int) -> np.ndarray:
+        index = [slice(None)] * values.ndim
+        index[axis] = slice(r + offset, r + offset + n)
+        return padded[tuple(index)].astype(np.float64, copy=False)
+
+    total = shifted(0) * taps[r]
+    for j in range(r, 0, -1):
+        total += (shifted(-j) + shifted(j)) * taps[r + j]
+    return total.astype(values.dtype, copy=False)
+
+
 def demosaic_bilinear(mosaic: np.ndarray, cfa_pattern: str, dtype=np.float64) -> np.ndarray:
     """H×W → H×W×3 by averaging each colour's known neighbours (3×3, widened to 5×5 where a
     3×3 window holds none of that colour). Known samples are kept as they are. `dtype`: the
     arithmetic's (float64 for the reference render, float32 for the fast banded one)."""
-    from scipy import ndimage
-
     mosaic = np.asarray(mosaic, dtype)
     h, w = mosaic.shape
     period = int(round(len(cfa_pattern) ** 0.5))
@@ -36,7 +56,7 @@ def demosaic_bilinear(mosaic: np.ndarray, cfa_pattern: str, dtype=np.float64) ->
     k3, k5 = [1.0, 2.0, 1.0], [1.0, 2.0, 3.0, 2.0, 1.0]  # both kernels are separable: k ⊗ k
 
     def convolve(values: np.ndarray, taps: list[float]) -> np.ndarray:
-        return ndimage.convolve1d(ndimage.convolve1d(values, taps, axis=0, mode="mirror"), taps, axis=1, mode="mirror")
+        return _convolve1d_mirror(_convolve1d_mirror(values, taps, axis=0), taps, axis=1)
 
     out = np.empty((h, w, 3), dtype)
     for c, letter in enumerate("RGB"):
