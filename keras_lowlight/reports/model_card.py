@@ -137,19 +137,24 @@ def package(
 # QAT crop side in packed px: the Bayer recipe's 128 (256-px mosaic crops); the embedded X-Trans
 # frames are only 84 packed px a side (252-px mosaics), so X-Trans fine-tunes on its training crop.
 QAT_CROP = {"bayer": 128, "xtrans": 64}
+QAT_LEARNING_RATE, QAT_BATCH = "1e-5", 4  # as `lowlight qat` takes them
 
 
-def _quantization_aware(best: Path, config: dict, steps: int, output: Path, tile_output: Path, tile: int) -> None:
+def _quantization_aware(best: Path, config: dict, steps: int, output: Path, tile_output: Path, tile: int) -> str:
     """`lowlight qat` in a child process: tfmot flips `tf.keras` to Keras 2 for the whole process
-    (TF_USE_LEGACY_KERAS), which must not leak into the rest of the packaging."""
+    (TF_USE_LEGACY_KERAS), which must not leak into the rest of the packaging. Returns the card's
+    description of what ran, made from the same settings as the command."""
+    crop, noise = QAT_CROP[config["cfa"]], config.get("noise") or "recorded"
     command = [sys.executable, "-m", "keras_lowlight.cli", "qat", str(best), "-o", str(output),
                "--no-size-adapters", "--tile-output", str(tile_output), "--tile", str(tile),
-               "--data", config["dataset"], "--noise", config.get("noise") or "recorded",
-               "--steps", str(steps), "--epochs", "1", "--crop", str(QAT_CROP[config["cfa"]])]
+               "--data", config["dataset"], "--noise", noise, "--steps", str(steps), "--epochs", "1",
+               "--crop", str(crop), "--batch", str(QAT_BATCH), "--learning-rate", QAT_LEARNING_RATE]
     done = subprocess.run(command, stderr=subprocess.PIPE, text=True)  # its progress bar shows
     if done.returncode != 0 or not output.exists() or not tile_output.exists():
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise LowlightError(f"quantization-aware fine-tuning failed: {last}")
+    return (f"QAT: {steps} steps of `lowlight qat` (lr {QAT_LEARNING_RATE}, crop {crop}, batch {QAT_BATCH}, "
+            f"noise {noise}) from model.keras; PTQ file beside it")
 
 
 def contract_status(out: Path) -> str:
@@ -224,14 +229,16 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
             out / "model_float16.tflite", export.convert(model, "float16", size_adapters=False)),
     }
     # One fixed tile shape for runtimes that compile a single shape (LiteRT.js, CompiledModel).
-    static_modes = {f"int8 {tile}x{tile}"}
+    static_mode = f"int8 {tile}x{tile}"
     static_file = out / f"model_int8_tile{tile}.tflite"
+    quantization = f"PTQ: {calibration_crops} calibration crops of the train split"
     if qat_steps:
         files = {"int8": out / "model_int8.tflite", **files}
-        _quantization_aware(run_dir / "best.keras", config, qat_steps, files["int8"], static_file, tile)
-        files[f"int8 {tile}x{tile}"] = static_file
+        quantization = _quantization_aware(run_dir / "best.keras", config, qat_steps, files["int8"], static_file,
+                                           tile)
+        files[static_mode] = static_file
     else:
-        files[f"int8 {tile}x{tile}"] = export.write_atomically(
+        files[static_mode] = export.write_atomically(
             static_file, export.convert(model, "int8", representative=crops, size_adapters=False, static_tile=tile))
 
     def tflite_predictor(path: Path, static: bool):
@@ -243,7 +250,7 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
     results = {"keras float32": evaluate(model, dataset=dataset, output=out / "evaluation", progress=False,
                                          baselines=("bm3d",), limit=limit)}
     for mode, path in files.items():
-        file_head, predict = tflite_predictor(path, static=mode in static_modes)  # a fixed shape runs its tile
+        file_head, predict = tflite_predictor(path, static=mode == static_mode)  # a fixed shape runs its tile
         results[f"tflite {mode}"] = evaluate(None, dataset=dataset, output=None, progress=False, head=file_head,
                                              predictor=predict, limit=limit)
     file_of = {"keras float32": "model.keras", **{f"tflite {mode}": path.name for mode, path in files.items()}}
@@ -262,9 +269,7 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
         "protocol": "all",
         "limit": limit,  # None: every test pair
         "head": head,
-        "int8_quantization": (f"QAT: {qat_steps} steps of `lowlight qat` (lr 1e-5, crop {QAT_CROP[config['cfa']]}, "
-                              f"batch 4, noise {config.get('noise', 'recorded')}) from model.keras; PTQ file beside it"
-                              if qat_steps else f"PTQ: {calibration_crops} calibration crops of the train split"),
+        "int8_quantization": quantization,
         "steps": int(float(rows[-1]["epoch"]) + 1) * steps_per_epoch if rows else None,
         "epochs": len(rows),
         "training_seconds": seconds,
@@ -422,13 +427,13 @@ def _picture(path: Path, tflite: Path, head: str, scene: dict) -> dict:
     from keras_lowlight import data
     from keras_lowlight.reports.demo import before_after
     from keras_lowlight.evaluation.evaluate import render_raw_pair
-    from keras_lowlight.reports.sample_frame import write_scene_short
+    from keras_lowlight.reports.sample_frame import as_text, write_scene_short
     from keras_lowlight.runtime.enhance import enhance
 
     short = scene["short"]
     with tempfile.TemporaryDirectory() as tmp:
         raw_path, i = write_scene_short(scene, tmp)
-        file = short["file"][i].decode() if isinstance(short["file"][i], bytes) else str(short["file"][i])
+        file = as_text(short["file"][i])
         ratio = min(float(short["ratio"][i]), 300.0)  # the evaluation's amplification, not an estimate
         report = enhance([raw_path], Path(tmp) / "out", model=str(tflite), backend="tflite", ratio=ratio,
                          fmt="png16", progress=False)

@@ -16,7 +16,8 @@ from keras_lowlight.runtime.dng import write_dng
 from keras_lowlight.runtime.enhance import RAW_EXTENSIONS
 
 
-def _text(value) -> str:
+def as_text(value) -> str:
+    """A TFDS string field (bytes once decoded by as_numpy_iterator) as str."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
@@ -31,9 +32,9 @@ def write_scene_short(scene: dict, folder: str | Path, index: int | None = None)
     DNG in `folder`, under its SID file name; returns the path and the index used."""
     short = scene["short"]
     i = middle_ratio_index(scene) if index is None else index
-    file = _text(short["file"][i])
+    file = as_text(short["file"][i])
     name = file if Path(file).suffix.lower() in RAW_EXTENSIONS else f"{file}.dng"
-    make, _, model_name = _text(scene.get("camera", "")).partition(" ")
+    make, _, model_name = as_text(scene.get("camera", "")).partition(" ")
     colour = {}
     if "white_balance" in scene:
         gains = np.asarray(scene["white_balance"], np.float64)  # (R, G, B) multipliers, G = 1
@@ -41,7 +42,7 @@ def write_scene_short(scene: dict, folder: str | Path, index: int | None = None)
     if "xyz_to_cam" in scene:
         colour["color_matrix"] = np.asarray(scene["xyz_to_cam"], np.float64)
     path = write_dng(
-        Path(folder) / name, short["raw"][i], _text(scene["cfa_pattern"]),
+        Path(folder) / name, short["raw"][i], as_text(scene["cfa_pattern"]),
         black_level=tuple(float(b) for b in scene["black_levels"]), white_level=int(scene["white_level"]),
         exposure_time=float(short["exposure"][i]), iso=int(short["iso"][i]),
         **({"make": make, "model": model_name} if model_name else {}), **colour,
