@@ -97,9 +97,12 @@ def test_a_writer_killed_mid_save_leaves_the_previous_checkpoint_intact(tmp_path
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], stdout=subprocess.PIPE, text=True)
     try:
         assert writer.stdout.readline().strip() == "ready"
-        # Kill it repeatedly while it writes: wait until a temporary file exists (a save in flight).
-        deadline = time.time() + 120
-        while not list(tmp_path.glob(".best.keras.*")) and time.time() < deadline:
+        # Kill it while it writes: wait until a temporary file exists (a save in flight). The deadline
+        # is on the monotonic clock: CI's wall clock can be stepped mid-run (time.time() jumped past
+        # a 120 s deadline in 10 s there and failed this test on a fresh clone).
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".best.keras.*")) and time.monotonic() < deadline:
+            assert writer.poll() is None, f"the writer exited with code {writer.returncode} before saving"
             time.sleep(0.005)
         assert list(tmp_path.glob(".best.keras.*")), "the writer never started a save"
         time.sleep(0.01)

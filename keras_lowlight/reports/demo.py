@@ -83,7 +83,7 @@ def run_demo(output_dir: str | Path = "demo_output", steps: int = 1200) -> dict[
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    start = time.time()
+    start = time.monotonic()
     written: dict[str, Path] = {}
 
     _step(1, "building sid/synthetic (unprocessed photographs + calibrated Sony a7S II noise) …")
@@ -118,7 +118,7 @@ def run_demo(output_dir: str | Path = "demo_output", steps: int = 1200) -> dict[
     _step(5, "enhancing a synthetic RAW file (DNG) with the model just trained and with the shipped one …")
     written.update(compare_on_sample(out, tflite_path, f"after: this demo's model (int8, {trained_steps} steps)"))
 
-    print(f"\nDone in {time.time() - start:.0f} s. Look at:")
+    print(f"\nDone in {time.monotonic() - start:.0f} s. Look at:")
     for what, path in written.items():
         print(f"  {what:26s} {path}")
     return written

@@ -289,7 +289,7 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
           if cfg.early_stop_patience else []),
         *(callbacks or []),
     ]
-    start = time.time()
+    start = time.monotonic()
     warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # tf.data shuffles already
     history = model.fit(
         train_ds,
@@ -300,7 +300,7 @@ def train(preset: str | keras.Model = "resnet_se_16", *, callbacks: list | None 
         callbacks=all_callbacks,
         verbose=verbose,
     )
-    seconds = time.time() - start
+    seconds = time.monotonic() - start
     save_model_atomically(model, output / "last.keras")
     # Cumulative over resumed segments, so a model card can state the run's real cost.
     # Each segment logs the hardware it ran on, so the card states where the model was trained
