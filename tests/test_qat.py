@@ -4,7 +4,9 @@ subprocess (tfmot flips `tf.keras` process-wide); these tests read what it produ
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ pytestmark = pytest.mark.slow  # ~60 s on 2 loaded cores: train, calibrate, fine
 # vs the float model ≈ 39.5 dB.
 MIN_PSNR_VS_QAT_KERAS = 40.0
 MIN_PSNR_VS_FLOAT = 32.0
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +75,16 @@ def test_qat_cli_errors_are_one_line_and_keep_keras_3(tmp_path, capsys):
     assert err.startswith("lowlight: error:") and "no such file" in err and "\n" not in err
     assert not (tmp_path / "q.tflite").exists()
     assert "tensorflow_model_optimization" not in sys.modules  # tfmot stays out of this process
+
+
+def test_a_crop_larger_than_the_frames_is_one_line_not_a_tf_data_traceback(tmp_path):
+    """The pipeline's own assertion (raised by TensorFlow from inside tf.data) reaches the user as
+    its message, once, with exit code 2 and no file written."""
+    out = tmp_path / "q.tflite"
+    run = subprocess.run([sys.executable, "-m", "keras_lowlight.cli", "qat", "saved_models/mobile_bayer/model.keras",
+                          "-o", str(out), "--crop", "4096", "--steps", "1", "--no-size-adapters"],
+                         capture_output=True, text=True, cwd=REPO)
+    assert run.returncode == 2, run.stderr[-2000:]
+    own = [line for line in run.stderr.splitlines() if line.startswith("lowlight")]
+    assert own == ["lowlight: error: crop of 4096 packed px is larger than a frame"], run.stderr[-2000:]
+    assert "Traceback" not in run.stderr and not out.exists()

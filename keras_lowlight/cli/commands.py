@@ -8,6 +8,7 @@ Any `LowlightError` (bad input a user can fix) becomes one line on stderr and ex
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 
@@ -410,6 +411,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pipeline_assertion(error: Exception) -> str | None:
+    """The message of one of the input pipeline's own `tf.debugging.assert_*` checks (e.g. a crop
+    larger than a frame), which TensorFlow raises from inside tf.data with a page of graph context;
+    None for any other error, which keeps its traceback."""
+    if type(error).__name__ != "InvalidArgumentError":
+        return None
+    found = re.search(r"assertion failed: \[([^\]]+)\]", str(error))
+    return found.group(1) if found else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import os
 
@@ -434,6 +445,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.handler(args) or 0)
     except LowlightError as e:
         print(f"lowlight: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        message = _pipeline_assertion(e)
+        if message is None:
+            raise
+        print(f"lowlight: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lowlight: interrupted", file=sys.stderr)

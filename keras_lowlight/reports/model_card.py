@@ -377,8 +377,9 @@ def _real_sensor(out: Path, model, int8: Path, head: str, cfa: str, check: RealS
     dng = Path(check.dng) if check.dng else sensor_check.default_dng()
     if cfa != "bayer":
         name = CFA_NAMES.get(cfa, cfa)
+        source = f"{dng.name} from a {_camera_of(dng)}" if dng.exists() else dng.name
         return {"skipped": f"there is no real {name} RAW frame in this project (the real-sensor check frame, "
-                           f"{dng.name} from a Canon EOS 550D, is a Bayer DNG, which this {name} model cannot "
+                           f"{source}, is a Bayer DNG, which this {name} model cannot "
                            "read), so the model is measured on the synthetic test split only"}
     if not dng.exists():
         return {"skipped": f"{dng.name} not found (fetch it once with benchmarks/real_sensor.py)"}
@@ -603,6 +604,13 @@ def render_card(name: str, config: dict, metrics: dict, command: str | None, rep
     return "\n".join(lines)
 
 
+def _camera_of(dng: Path) -> str:
+    """The camera named in a RAW file's own metadata (the card says which camera, not a guess)."""
+    from keras_lowlight.runtime import raw
+
+    return raw.read_raw(dng).camera
+
+
 def _real_sensor_lines(sensor: dict, colour: str) -> list[str]:
     if not sensor:
         return []
@@ -615,7 +623,8 @@ def _real_sensor_lines(sensor: dict, colour: str) -> list[str]:
         f"`{sensor['dng']}` ({sensor['camera']}), central {sensor['crop']}-px crop as the clean long exposure, "
         f"darkened at {ratios} ({sensor['bursts']} frame(s) each, seed {sensor['seed']}) with the calibrated noise "
         "model in the file's own DN scale (`keras_lowlight.data.sensor_check`; Sony a7S II noise fits: a real "
-        "sensor's scene, CFA, levels and colour, not the 550D's own noise). Scored like the test split; "
+        f"sensor's scene, CFA, levels and colour, not the {sensor['camera']}'s own noise). "
+        "Scored like the test split; "
         f"baselines rendered the same way ({colour}).",
         "",
         *_quality_table(sensor["results"]),
