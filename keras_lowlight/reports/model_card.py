@@ -140,15 +140,25 @@ QAT_CROP = {"bayer": 128, "xtrans": 64}
 QAT_LEARNING_RATE, QAT_BATCH = "1e-5", 4  # as `lowlight qat` takes them
 
 
+def qat_command(best: Path, output: Path, *, dataset: str, cfa: str, noise: str, steps: int,
+                learning_rate: str = QAT_LEARNING_RATE, crop: int | None = None, batch: int = QAT_BATCH,
+                tile_output: Path | None = None, tile: int = 256) -> list[str]:
+    """The `lowlight qat` command line the packager runs (and `benchmarks/qat_variants.py` varies)."""
+    command = [sys.executable, "-m", "keras_lowlight.cli", "qat", str(best), "-o", str(output), "--no-size-adapters",
+               "--data", dataset, "--noise", noise, "--steps", str(steps), "--epochs", "1",
+               "--crop", str(crop or QAT_CROP[cfa]), "--batch", str(batch), "--learning-rate", str(learning_rate)]
+    if tile_output is not None:
+        command += ["--tile-output", str(tile_output), "--tile", str(tile)]
+    return command
+
+
 def _quantization_aware(best: Path, config: dict, steps: int, output: Path, tile_output: Path, tile: int) -> str:
     """`lowlight qat` in a child process: tfmot flips `tf.keras` to Keras 2 for the whole process
     (TF_USE_LEGACY_KERAS), which must not leak into the rest of the packaging. Returns the card's
     description of what ran, made from the same settings as the command."""
     crop, noise = QAT_CROP[config["cfa"]], config.get("noise") or "recorded"
-    command = [sys.executable, "-m", "keras_lowlight.cli", "qat", str(best), "-o", str(output),
-               "--no-size-adapters", "--tile-output", str(tile_output), "--tile", str(tile),
-               "--data", config["dataset"], "--noise", noise, "--steps", str(steps), "--epochs", "1",
-               "--crop", str(crop), "--batch", str(QAT_BATCH), "--learning-rate", QAT_LEARNING_RATE]
+    command = qat_command(best, output, dataset=config["dataset"], cfa=config["cfa"], noise=noise, steps=steps,
+                          crop=crop, tile_output=tile_output, tile=tile)
     done = subprocess.run(command, stderr=subprocess.PIPE, text=True)  # its progress bar shows
     if done.returncode != 0 or not output.exists() or not tile_output.exists():
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
