@@ -12,6 +12,7 @@ pairs as it claims. Older cards (no per-pair numbers) are re-measured on every p
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,13 @@ def measure(folder: Path, file: str, dataset: str, limit: int | None):
                                                            overlap=TILE["overlap"], shrink=not static))
 
 
+@cache
+def split_fingerprint_here(dataset: str) -> str:
+    from keras_lowlight.data import split_fingerprint
+
+    return split_fingerprint(dataset, "test")
+
+
 def check_card(folder: Path, file: str, current_version: str | None, subset: int = SUBSET,
                must_beat_amplify_db: float = 0.5) -> str:
     """Asserts that `file`'s card numbers reproduce (see the module docstring). Returns "strict"
@@ -72,6 +80,12 @@ def check_card(folder: Path, file: str, current_version: str | None, subset: int
     assert psnr.mean() > base.mean() + must_beat_amplify_db, (file, psnr, base)
     if metrics.get("dataset_version") != current_version:
         return "version differs"
+    recorded = metrics.get("dataset_fingerprint")  # cards written before it was recorded: not checked
+    if recorded is not None:
+        here = split_fingerprint_here(metrics["dataset"])
+        assert here == recorded, (
+            f"{folder.name}: the {metrics['dataset']} {current_version} test split built here (fingerprint {here}) "
+            f"is not the one its card was measured on ({recorded}); same version, other content — re-package")
     if per_image is None:  # an older card: every pair re-measured, means compared
         assert measured["count"] == claimed["count"], "the card was measured on a different number of test pairs"
         assert measured["psnr"] == pytest.approx(claimed["psnr"], abs=PSNR_TOLERANCE_DB), (file, measured, claimed)

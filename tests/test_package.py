@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -128,6 +129,23 @@ def test_shipped_model_check_reads_the_package(packaged_run):
     version = json.loads((out / "metrics.json").read_text())["dataset_version"]
     for file in card_check.rows(out):  # a 6-step model need not beat amplification-only
         assert card_check.check_card(out, file, version, subset=1, must_beat_amplify_db=-1e9) == "strict"
+
+
+@pytest.mark.slow
+def test_a_card_measured_on_other_content_of_the_same_version_fails_with_a_clear_message(packaged_run, tmp_path):
+    """Two builds of one dataset version can differ (the embedded set is generated): the card
+    records the test split's fingerprint and the check names the mismatch instead of failing
+    pair by pair on numbers that were right for the other build."""
+    import card_check
+
+    _, out = packaged_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["dataset_fingerprint"] == card_check.split_fingerprint_here(metrics["dataset"])
+    other = tmp_path / "other"
+    shutil.copytree(out, other)
+    (other / "metrics.json").write_text(json.dumps({**metrics, "dataset_fingerprint": "0" * 16}))
+    with pytest.raises(AssertionError, match="not the one its card was measured on"):
+        card_check.check_card(other, "model.keras", metrics["dataset_version"], subset=1, must_beat_amplify_db=-1e9)
 
 
 def test_validation_curve_flattening(tmp_path):

@@ -13,7 +13,7 @@ _PIPELINE = frozenset({
     "AUTOTUNE", "DatasetError", "EvalPair", "MISALIGNED_SCENES", "NOISE_MODES", "PROTOCOLS", "P_SID_RATIO",
     "RATIO_RANGE", "SID_RATIOS", "TARGETS", "clean_scenes", "draw_ratio_tf", "eval_pairs", "keep_for_protocol",
     "load_scenes", "make_dataset", "peek_cfa_pattern", "peek_scene", "representative_crops", "scene_pairs",
-    "scenes_from_examples", "synthesize_short_dn_tf", "test_pairs",
+    "scenes_from_examples", "split_fingerprint", "synthesize_short_dn_tf", "test_pairs",
 })
 
 

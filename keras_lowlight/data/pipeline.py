@@ -31,6 +31,25 @@ class DatasetError(LowlightError):
     """A dataset cannot be loaded or does not fit the requested pipeline."""
 
 
+def split_fingerprint(dataset: str = "sid/synthetic", split: str = "test", data_dir: str | None = None,
+                      manual_dir: str | None = None) -> str:
+    """sha256 (first 16 hex digits) of a split's content: every scene's id, RAW frames and colour
+    metadata, in scene-id order. A model card records it beside the dataset version: a card can
+    only be re-measured on the data it was measured on, and two builds with one version number can
+    differ (the embedded `sid/synthetic` is generated from bundled photographs and seeded noise, so
+    a change in how a library decodes a photograph changes the split without changing the version)."""
+    import hashlib
+
+    scenes = sorted(load_scenes(dataset, split, data_dir=data_dir, manual_dir=manual_dir).as_numpy_iterator(),
+                    key=lambda scene: int(scene["scene_id"]))
+    digest = hashlib.sha256()
+    for scene in scenes:
+        for value in (scene["scene_id"], scene["long_raw"], scene["short"]["raw"], scene["white_balance"],
+                      scene["xyz_to_cam"], scene["black_levels"], scene["white_level"]):
+            digest.update(np.ascontiguousarray(value).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def load_scenes(
     dataset: str = "sid/synthetic",
     split: str = "train",

@@ -275,6 +275,7 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
     metrics = {
         "dataset": dataset,
         "dataset_version": _dataset_version(dataset),
+        "dataset_fingerprint": data.split_fingerprint(dataset, "test"),  # what tests/card_check.py re-measures on
         "split": "test",
         "protocol": "all",
         "limit": limit,  # None: every test pair
