@@ -350,6 +350,9 @@ def _add_package(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--command", default=None, help="the command that reproduces the run, for the card")
     p.add_argument("--qat-steps", type=A.count(10**7, what="0: post-training quantization only"), default=0,
         help="ship int8 files from quantization-aware fine-tuning of that many steps (PTQ file kept beside)")
+    p.add_argument("--qat-noise", choices=("recorded", "synthetic"), default=None,
+        help="noise the QAT fine-tune sees (default: the run's own)")
+    p.add_argument("--qat-learning-rate", type=A.positive_float(1.0), default=1e-5, help="QAT learning rate")
     p.add_argument("--force", action="store_true", help="replace an existing package in --output")
     p.add_argument("--update-contract", action="store_true",
                    help="rewrite mobile/MODEL_CONTRACT.json for the files under saved_models/ (else left alone)")
@@ -358,7 +361,8 @@ def _add_package(sub: argparse._SubParsersAction) -> None:
         from keras_lowlight.reports.model_card import contract_status, package
 
         out = package(args.run, args.output, dataset=args.dataset, logs=args.log, command=args.command,
-                      force=args.force, update_contract=args.update_contract, qat_steps=args.qat_steps)
+                      force=args.force, update_contract=args.update_contract, qat_steps=args.qat_steps,
+                      qat_noise=args.qat_noise, qat_learning_rate=f"{args.qat_learning_rate:g}".replace("e-0", "e-"))
         print((out / "MODEL_CARD.md").read_text())
         print("mobile/MODEL_CONTRACT.json: rewritten (--update-contract)" if args.update_contract
               else contract_status(out), file=sys.stderr)

@@ -63,6 +63,22 @@ DATASET_NOTES = {
 }
 
 
+# QAT crop side in packed px: the Bayer recipe's 128 (256-px mosaic crops); the embedded X-Trans
+# frames are only 84 packed px a side (252-px mosaics), so X-Trans fine-tunes on its training crop.
+QAT_CROP = {"bayer": 128, "xtrans": 64}
+QAT_LEARNING_RATE, QAT_BATCH = "1e-5", 4  # as `lowlight qat` takes them
+
+@dataclass(frozen=True)
+class QatRecipe:
+    """How the shipped int8 files are made: `steps` > 0 of quantization-aware fine-tuning
+    (`lowlight qat`) on `noise` ("recorded" / "synthetic"; None: the run's own) at `learning_rate`;
+    0: post-training quantization only."""
+
+    steps: int = 0
+    noise: str | None = None
+    learning_rate: str = QAT_LEARNING_RATE
+
+
 def training_record(run_dir: Path) -> dict:
     """What the run logged about itself while training (`train_time.json`): wall seconds and the
     hardware of every segment; {} for runs that predate it."""
@@ -96,13 +112,16 @@ def package(
     limit: int | None = None,
     real_sensor: RealSensorCheck | None = None,
     qat_steps: int = 0,
+    qat_noise: str | None = None,
+    qat_learning_rate: str = QAT_LEARNING_RATE,
 ) -> Path:
     """Packages a finished run into `output` (see the module docstring). `dataset`: the one whose
     test split the card reports; default the dataset the run trained on. `limit`: score only the
     first N test pairs (quick checks and tests; the card and metrics.json say so — never ship
     that). `real_sensor`: the real-sensor check's settings (default `RealSensorCheck()`). `qat_steps` > 0:
     the shipped int8 files come from quantization-aware fine-tuning (`lowlight qat`, that many steps
-    on the run's data and noise); the post-training-quantized file ships beside them as
+    on the run's data; `qat_noise`: "recorded" or "synthetic" noise, default the run's; `qat_learning_rate`
+    as `lowlight qat` takes it); the post-training-quantized file ships beside them as
     `model_int8_ptq.tflite` and both are measured."""
     from keras_lowlight.runtime import contract as contract_lib
 
@@ -125,7 +144,7 @@ def package(
     staging.mkdir()
     try:
         _build(run_dir, staging, out.name, dataset, logs, command, calibration_crops, limit,
-               real_sensor or RealSensorCheck(), qat_steps)
+               real_sensor or RealSensorCheck(), QatRecipe(qat_steps, qat_noise, str(qat_learning_rate)))
         _swap_in(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -134,10 +153,6 @@ def package(
     return out
 
 
-# QAT crop side in packed px: the Bayer recipe's 128 (256-px mosaic crops); the embedded X-Trans
-# frames are only 84 packed px a side (252-px mosaics), so X-Trans fine-tunes on its training crop.
-QAT_CROP = {"bayer": 128, "xtrans": 64}
-QAT_LEARNING_RATE, QAT_BATCH = "1e-5", 4  # as `lowlight qat` takes them
 
 
 def qat_command(best: Path, output: Path, *, dataset: str, cfa: str, noise: str, steps: int,
@@ -152,18 +167,18 @@ def qat_command(best: Path, output: Path, *, dataset: str, cfa: str, noise: str,
     return command
 
 
-def _quantization_aware(best: Path, config: dict, steps: int, output: Path, tile_output: Path, tile: int) -> str:
+def _quantization_aware(best: Path, config: dict, qat: QatRecipe, output: Path, tile_output: Path, tile: int) -> str:
     """`lowlight qat` in a child process: tfmot flips `tf.keras` to Keras 2 for the whole process
     (TF_USE_LEGACY_KERAS), which must not leak into the rest of the packaging. Returns the card's
     description of what ran, made from the same settings as the command."""
-    crop, noise = QAT_CROP[config["cfa"]], config.get("noise") or "recorded"
-    command = qat_command(best, output, dataset=config["dataset"], cfa=config["cfa"], noise=noise, steps=steps,
-                          crop=crop, tile_output=tile_output, tile=tile)
+    crop, noise = QAT_CROP[config["cfa"]], qat.noise or config.get("noise") or "recorded"
+    command = qat_command(best, output, dataset=config["dataset"], cfa=config["cfa"], noise=noise, steps=qat.steps,
+                          learning_rate=qat.learning_rate, crop=crop, tile_output=tile_output, tile=tile)
     done = subprocess.run(command, stderr=subprocess.PIPE, text=True)  # its progress bar shows
     if done.returncode != 0 or not output.exists() or not tile_output.exists():
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise LowlightError(f"quantization-aware fine-tuning failed: {last}")
-    return (f"QAT: {steps} steps of `lowlight qat` (lr {QAT_LEARNING_RATE}, crop {crop}, batch {QAT_BATCH}, "
+    return (f"QAT: {qat.steps} steps of `lowlight qat` (lr {qat.learning_rate}, crop {crop}, batch {QAT_BATCH}, "
             f"noise {noise}) from model.keras; PTQ file beside it")
 
 
@@ -209,7 +224,7 @@ def _swap_in(staging: Path, out: Path) -> None:
 
 def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[str] | None,
            command: str | None, calibration_crops: int, limit: int | None, real_sensor: RealSensorCheck,
-           qat_steps: int = 0) -> None:
+           qat: QatRecipe = QatRecipe()) -> None:
     from keras_lowlight.runtime import contract as contract_lib
     from keras_lowlight import data, export
     from keras_lowlight.evaluation.evaluate import evaluate
@@ -229,11 +244,11 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
 
     crops = list(data.representative_crops(dataset, "train", count=calibration_crops, crop=64, cfa=config["cfa"]))
     tile = contract_lib.TILE["size"]
-    int8_name = "model_int8_ptq.tflite" if qat_steps else "model_int8.tflite"
+    int8_name = "model_int8_ptq.tflite" if qat.steps else "model_int8.tflite"
     # Without the pad/crop size adapters: static shapes inside, so XNNPACK runs the whole graph;
     # callers pad H, W to `models.input_multiple` (the tiler does, on a multiple of 16).
     files = {
-        "int8 PTQ" if qat_steps else "int8": export.write_atomically(
+        "int8 PTQ" if qat.steps else "int8": export.write_atomically(
             out / int8_name, export.convert(model, "int8", representative=crops, size_adapters=False)),
         "float16": export.write_atomically(
             out / "model_float16.tflite", export.convert(model, "float16", size_adapters=False)),
@@ -242,10 +257,9 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
     static_mode = f"int8 {tile}x{tile}"
     static_file = out / f"model_int8_tile{tile}.tflite"
     quantization = f"PTQ: {calibration_crops} calibration crops of the train split"
-    if qat_steps:
+    if qat.steps:
         files = {"int8": out / "model_int8.tflite", **files}
-        quantization = _quantization_aware(run_dir / "best.keras", config, qat_steps, files["int8"], static_file,
-                                           tile)
+        quantization = _quantization_aware(run_dir / "best.keras", config, qat, files["int8"], static_file, tile)
         files[static_mode] = static_file
     else:
         files[static_mode] = export.write_atomically(
