@@ -32,20 +32,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import markdown_table, write_results  # noqa: E402
 
 
-def parse_variant(text: str) -> tuple[str, str]:
-    """'recorded:1e-5' → ('recorded', '1e-5')."""
+def parse_variant(text: str) -> tuple[str, float]:
+    """'recorded:1e-5' → ('recorded', 1e-05)."""
     noise, _, rate = text.partition(":")
-    if noise not in ("recorded", "synthetic") or not rate:
+    try:
+        value = float(rate)
+    except ValueError:
+        value = None
+    if noise not in ("recorded", "synthetic") or value is None:
         raise argparse.ArgumentTypeError(f"{text!r}: expected NOISE:LEARNING_RATE, NOISE recorded or synthetic")
-    float(rate)
-    return noise, rate
+    return noise, value
 
 
-def fine_tune(folder: Path, config: dict, noise: str, rate: str, steps: int, runs: Path) -> tuple[Path, float | None]:
+def fine_tune(folder: Path, config: dict, noise: str, rate: float, steps: int,
+              runs: Path) -> tuple[Path, float | None]:
     """One QAT run (reused if its file exists). Returns the int8 file and the seconds it took."""
-    from keras_lowlight.reports.model_card import qat_command
+    from keras_lowlight.reports.model_card import qat_command, rate_text
 
-    output = runs / f"{folder.name}_{noise}_lr{rate}_{steps}steps.tflite"
+    output = runs / f"{folder.name}_{noise}_lr{rate_text(rate)}_{steps}steps.tflite"
     if output.exists():
         return output, None
     runs.mkdir(parents=True, exist_ok=True)
@@ -67,7 +71,7 @@ def main() -> None:
     parser.add_argument("--model", default="saved_models/mobile_bayer", help="a packaged model folder")
     parser.add_argument("--steps", type=int, default=3000, help="QAT steps per variant (the packager's: 3000)")
     parser.add_argument("--variants", nargs="+", type=parse_variant,
-                        default=[("recorded", "1e-5"), ("synthetic", "5e-5"), ("recorded", "5e-5")])
+                        default=[("recorded", 1e-5), ("synthetic", 5e-5), ("recorded", 5e-5)])
     parser.add_argument("--split", default="validation")
     parser.add_argument("--limit", type=int, default=None, help="score at most N pairs")
     parser.add_argument("--runs", default="runs/qat_variants")
@@ -75,9 +79,8 @@ def main() -> None:
 
     from keras_lowlight.export import load_keras_model
     from keras_lowlight.evaluation.evaluate import evaluate
-    from keras_lowlight.runtime import contract as contract_lib
-    from keras_lowlight.runtime.engine import LiteRTEngine, enhance_frame
-    
+    from keras_lowlight.reports.model_card import rate_text, tflite_predictor
+
     folder = Path(args.model)
     config = json.loads((folder / "training_config.json").read_text())
     trained = [(noise, rate, *fine_tune(folder, config, noise, rate, args.steps, Path(args.runs)))
@@ -91,15 +94,13 @@ def main() -> None:
              "ssim": overall["baseline_ssim"], "delta_e": overall["baseline_delta_e"], "recipe": "baseline"}]
     files = [(folder / "model_int8.tflite", "shipped QAT (card's recipe)", None),
              (folder / "model_int8_ptq.tflite", "post-training quantization", None)]
-    files += [(path, f"QAT {args.steps} steps, noise {noise}, lr {rate}", seconds)
+    files += [(path, f"QAT {args.steps} steps, noise {noise}, lr {rate_text(rate)}", seconds)
               for noise, rate, path, seconds in trained]
     for path, recipe, seconds in files:
         if not path.exists():
             continue
-        engine = LiteRTEngine(path, num_threads=2)
-        report = evaluate(None, head=engine.head, **common,
-                          predictor=lambda packed, e=engine: enhance_frame(
-                              e, packed, tile=contract_lib.TILE["size"], overlap=contract_lib.TILE["overlap"]))
+        head, predict = tflite_predictor(path)
+        report = evaluate(None, head=head, predictor=predict, **common)
         rows.append(score(path.name if path.parent == folder else f"runs/…/{path.name}", report, recipe=recipe,
                           qat_seconds=round(seconds, 1) if seconds else None))
     for row in rows:

@@ -38,21 +38,19 @@ def rows(folder: Path) -> dict[str, dict]:
 
 
 def measure(folder: Path, file: str, dataset: str, limit: int | None):
-    """Evaluates one packaged file exactly as `lowlight package` did (tiling, head read from the file)."""
-    from keras_lowlight.runtime.contract import TILE
+    """Evaluates one packaged file exactly as `lowlight package` did (its own predictor: tiling, head
+    read from the file; a file compiled for one tile shape runs that tile)."""
     from keras_lowlight.evaluation.evaluate import evaluate
-    from keras_lowlight.runtime.engine import LiteRTEngine, enhance_frame
+    from keras_lowlight.reports.model_card import tflite_predictor
 
     if file.endswith(".keras"):
         return evaluate(folder / file, dataset=dataset, output=None, progress=False, limit=limit)
     from ai_edge_litert.interpreter import Interpreter
 
-    engine = LiteRTEngine(folder / file, num_threads=2)
-    # A file compiled for one tile shape runs exactly that tile (as `lowlight package` measured it).
     static = Interpreter(model_path=str(folder / file)).get_input_details()[0]["shape_signature"][1] > 0
-    return evaluate(None, dataset=dataset, output=None, progress=False, head=engine.head, limit=limit,
-                    predictor=lambda packed: enhance_frame(engine, packed, tile=TILE["size"],
-                                                           overlap=TILE["overlap"], shrink=not static))
+    head, predict = tflite_predictor(folder / file, static=static)
+    return evaluate(None, dataset=dataset, output=None, progress=False, head=head, limit=limit,
+                    predictor=predict)
 
 
 @cache

@@ -239,7 +239,7 @@ def test_an_xtrans_card_says_there_is_no_real_xtrans_frame(tmp_path):
 
     # cfa decides before anything is read or run: no model, no DNG needed.
     sensor = _real_sensor(tmp_path, None, tmp_path / "none.tflite", "raw", "xtrans",
-                          RealSensorCheck(dng=str(tmp_path / "missing.dng")), None)
+                          RealSensorCheck(dng=str(tmp_path / "missing.dng")))
     assert set(sensor) == {"skipped"} and "no real X-Trans RAW frame" in sensor["skipped"]
     row = {"psnr": 30.0, "ssim": 0.9, "delta_e": 4.0, "baseline_psnr": 25.0, "baseline_ssim": 0.7,
            "baseline_delta_e": 9.0, "count": 60, "file": "model.keras", "margin_psnr_vs_amplify": 5.0,

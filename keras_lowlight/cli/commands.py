@@ -362,7 +362,7 @@ def _add_package(sub: argparse._SubParsersAction) -> None:
 
         out = package(args.run, args.output, dataset=args.dataset, logs=args.log, command=args.command,
                       force=args.force, update_contract=args.update_contract, qat_steps=args.qat_steps,
-                      qat_noise=args.qat_noise, qat_learning_rate=f"{args.qat_learning_rate:g}".replace("e-0", "e-"))
+                      qat_noise=args.qat_noise, qat_learning_rate=args.qat_learning_rate)
         print((out / "MODEL_CARD.md").read_text())
         print("mobile/MODEL_CONTRACT.json: rewritten (--update-contract)" if args.update_contract
               else contract_status(out), file=sys.stderr)

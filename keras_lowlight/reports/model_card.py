@@ -66,7 +66,8 @@ DATASET_NOTES = {
 # QAT crop side in packed px: the Bayer recipe's 128 (256-px mosaic crops); the embedded X-Trans
 # frames are only 84 packed px a side (252-px mosaics), so X-Trans fine-tunes on its training crop.
 QAT_CROP = {"bayer": 128, "xtrans": 64}
-QAT_LEARNING_RATE, QAT_BATCH = "1e-5", 4  # as `lowlight qat` takes them
+QAT_LEARNING_RATE, QAT_BATCH = 1e-5, 4
+
 
 @dataclass(frozen=True)
 class QatRecipe:
@@ -76,7 +77,7 @@ class QatRecipe:
 
     steps: int = 0
     noise: str | None = None
-    learning_rate: str = QAT_LEARNING_RATE
+    learning_rate: float = QAT_LEARNING_RATE
 
 
 def training_record(run_dir: Path) -> dict:
@@ -113,7 +114,7 @@ def package(
     real_sensor: RealSensorCheck | None = None,
     qat_steps: int = 0,
     qat_noise: str | None = None,
-    qat_learning_rate: str = QAT_LEARNING_RATE,
+    qat_learning_rate: float = QAT_LEARNING_RATE,
 ) -> Path:
     """Packages a finished run into `output` (see the module docstring). `dataset`: the one whose
     test split the card reports; default the dataset the run trained on. `limit`: score only the
@@ -144,7 +145,7 @@ def package(
     staging.mkdir()
     try:
         _build(run_dir, staging, out.name, dataset, logs, command, calibration_crops, limit,
-               real_sensor or RealSensorCheck(), QatRecipe(qat_steps, qat_noise, str(qat_learning_rate)))
+               real_sensor or RealSensorCheck(), QatRecipe(qat_steps, qat_noise, qat_learning_rate))
         _swap_in(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -153,33 +154,39 @@ def package(
     return out
 
 
+def rate_text(rate: float) -> str:
+    """A learning rate as a person writes it: 1e-05 → '1e-5', 0.0003 → '0.0003'."""
+    return f"{rate:g}".replace("e-0", "e-")
 
 
 def qat_command(best: Path, output: Path, *, dataset: str, cfa: str, noise: str, steps: int,
-                learning_rate: str = QAT_LEARNING_RATE, crop: int | None = None, batch: int = QAT_BATCH,
+                learning_rate: float = QAT_LEARNING_RATE, crop: int | None = None, batch: int = QAT_BATCH,
                 tile_output: Path | None = None, tile: int = 256) -> list[str]:
     """The `lowlight qat` command line the packager runs (and `benchmarks/qat_variants.py` varies)."""
-    command = [sys.executable, "-m", "keras_lowlight.cli", "qat", str(best), "-o", str(output), "--no-size-adapters",
-               "--data", dataset, "--noise", noise, "--steps", str(steps), "--epochs", "1",
-               "--crop", str(crop or QAT_CROP[cfa]), "--batch", str(batch), "--learning-rate", str(learning_rate)]
+    command = [sys.executable, "-m", "keras_lowlight.cli", "qat", str(best), "-o", str(output),
+               "--no-size-adapters", "--data", dataset, "--noise", noise, "--steps", str(steps), "--epochs", "1",
+               "--crop", str(crop or QAT_CROP[cfa]), "--batch", str(batch),
+               "--learning-rate", rate_text(learning_rate)]
     if tile_output is not None:
         command += ["--tile-output", str(tile_output), "--tile", str(tile)]
     return command
 
 
-def _quantization_aware(best: Path, config: dict, qat: QatRecipe, output: Path, tile_output: Path, tile: int) -> str:
+def _quantization_aware(best: Path, config: dict, qat: QatRecipe, output: Path, tile_output: Path,
+                        tile: int) -> str:
     """`lowlight qat` in a child process: tfmot flips `tf.keras` to Keras 2 for the whole process
     (TF_USE_LEGACY_KERAS), which must not leak into the rest of the packaging. Returns the card's
     description of what ran, made from the same settings as the command."""
     crop, noise = QAT_CROP[config["cfa"]], qat.noise or config.get("noise") or "recorded"
-    command = qat_command(best, output, dataset=config["dataset"], cfa=config["cfa"], noise=noise, steps=qat.steps,
-                          learning_rate=qat.learning_rate, crop=crop, tile_output=tile_output, tile=tile)
+    command = qat_command(best, output, dataset=config["dataset"], cfa=config["cfa"], noise=noise,
+                          steps=qat.steps, learning_rate=qat.learning_rate, crop=crop, tile_output=tile_output,
+                          tile=tile)
     done = subprocess.run(command, stderr=subprocess.PIPE, text=True)  # its progress bar shows
     if done.returncode != 0 or not output.exists() or not tile_output.exists():
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise LowlightError(f"quantization-aware fine-tuning failed: {last}")
-    return (f"QAT: {qat.steps} steps of `lowlight qat` (lr {qat.learning_rate}, crop {crop}, batch {QAT_BATCH}, "
-            f"noise {noise}) from model.keras; PTQ file beside it")
+    return (f"QAT: {qat.steps} steps of `lowlight qat` (lr {rate_text(qat.learning_rate)}, crop {crop}, "
+            f"batch {QAT_BATCH}, noise {noise}) from model.keras; PTQ file beside it")
 
 
 def contract_status(out: Path) -> str:
@@ -222,6 +229,20 @@ def _swap_in(staging: Path, out: Path) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
+def tflite_predictor(path: Path, static: bool = False):
+    """(head, packed → output) for a `.tflite` file, run as the card measures it: LiteRT with 2
+    threads through the shipped tiler (`runtime.contract.TILE`); a file compiled for one tile shape
+    (`static`) runs exactly that tile. Shared by the packager, `tests/card_check.py` and
+    `benchmarks/qat_variants.py`, so all three measure a file the same way."""
+    from keras_lowlight.runtime import contract as contract_lib
+    from keras_lowlight.runtime.engine import LiteRTEngine, enhance_frame
+
+    engine = LiteRTEngine(path, num_threads=2)
+    tile = contract_lib.TILE
+    return engine.head, lambda packed: enhance_frame(engine, packed, tile=tile["size"],
+                                                     overlap=tile["overlap"], shrink=not static)
+
+
 def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[str] | None,
            command: str | None, calibration_crops: int, limit: int | None, real_sensor: RealSensorCheck,
            qat: QatRecipe = QatRecipe()) -> None:
@@ -229,7 +250,6 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
     from keras_lowlight import data, export
     from keras_lowlight.evaluation.evaluate import evaluate
     from keras_lowlight.models import head_of
-    from keras_lowlight.runtime.engine import LiteRTEngine, enhance_frame
 
     config = json.loads((run_dir / "config.json").read_text())
     dataset = dataset or config["dataset"]
@@ -259,16 +279,12 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
     quantization = f"PTQ: {calibration_crops} calibration crops of the train split"
     if qat.steps:
         files = {"int8": out / "model_int8.tflite", **files}
-        quantization = _quantization_aware(run_dir / "best.keras", config, qat, files["int8"], static_file, tile)
+        quantization = _quantization_aware(run_dir / "best.keras", config, qat, files["int8"], static_file,
+                                           tile)
         files[static_mode] = static_file
     else:
         files[static_mode] = export.write_atomically(
             static_file, export.convert(model, "int8", representative=crops, size_adapters=False, static_tile=tile))
-
-    def tflite_predictor(path: Path, static: bool):
-        engine = LiteRTEngine(path, num_threads=2)
-        return engine.head, lambda packed: enhance_frame(engine, packed, tile=tile,
-                                                         overlap=contract_lib.TILE["overlap"], shrink=not static)
 
     # BM3D does not depend on the model file: measured once, with the Keras model, on the same pairs.
     results = {"keras float32": evaluate(model, dataset=dataset, output=out / "evaluation", progress=False,
@@ -280,7 +296,7 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
     file_of = {"keras float32": "model.keras", **{f"tflite {mode}": path.name for mode, path in files.items()}}
     summary = _quality_rows(results, file_of)
     pictures = {"test": _picture(out / PICTURE, files["int8"], head, _sample_scene(dataset))}
-    sensor = _real_sensor(out, model, files["int8"], head, config["cfa"], real_sensor, tflite_predictor)
+    sensor = _real_sensor(out, model, files["int8"], head, config["cfa"], real_sensor)
     if sensor.get("picture"):
         pictures["real sensor"] = sensor["picture"]
     record = training_record(run_dir)
@@ -289,7 +305,7 @@ def _build(run_dir: Path, out: Path, name: str, dataset: str | None, logs: list[
     metrics = {
         "dataset": dataset,
         "dataset_version": _dataset_version(dataset),
-        "dataset_fingerprint": data.split_fingerprint(dataset, "test"),  # what tests/card_check.py re-measures on
+        "dataset_fingerprint": data.split_fingerprint(dataset, "test"),  # tests/card_check.py compares it
         "split": "test",
         "protocol": "all",
         "limit": limit,  # None: every test pair
@@ -391,8 +407,7 @@ def _sample_scene(dataset: str) -> dict:
     return max(scenes, key=lambda s: s["long_srgb"].mean())
 
 
-def _real_sensor(out: Path, model, int8: Path, head: str, cfa: str, check: RealSensorCheck,
-                 tflite_predictor) -> dict:
+def _real_sensor(out: Path, model, int8: Path, head: str, cfa: str, check: RealSensorCheck) -> dict:
     """The real-sensor check (`keras_lowlight.data.sensor_check`) for the Keras model (beside
     amplification-only and BM3D) and the int8 file, and its before/after picture."""
     from keras_lowlight.data import sensor_check
