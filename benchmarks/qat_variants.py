@@ -12,8 +12,9 @@ command line (`keras_lowlight.reports.model_card.qat_command`: same crop, batch 
 export) and only the noise and learning rate changed, in a child process (tfmot switches
 `tf.keras` process-wide). Runs land in `--runs` and are reused when present, so an interrupted
 benchmark resumes. Beside the variants, on the same pairs: the float `model.keras`, the folder's
-shipped int8 files (`model_int8.tflite` = the packager's QAT recipe, `model_int8_ptq.tflite`) and
-amplification-only. Each `.tflite` runs through the shipped tiler with LiteRT, 2 threads.
+shipped int8 files (`model_int8.tflite` = the packager's QAT recipe, `model_int8_ptq.tflite`),
+amplification-only and BM3D (`lowlight evaluate --baseline bm3d`'s; LOWLIGHT_BM3D_CACHE reuses it).
+Each `.tflite` runs through the shipped tiler with LiteRT, 2 threads.
 Writes `benchmarks/results/qat_variants_<folder>.{md,csv}`.
 """
 
@@ -87,11 +88,12 @@ def main() -> None:
                for noise, rate in args.variants]
 
     common = dict(dataset=config["dataset"], split=args.split, output=None, progress=True, limit=args.limit)
-    keras_report = evaluate(load_keras_model(folder / "model.keras"), **common)
+    keras_report = evaluate(load_keras_model(folder / "model.keras"), baselines=("bm3d",), **common)
     overall = keras_report.summary()["overall"]
-    rows = [score("model.keras (float32)", keras_report, recipe="float"),
-            {"file": "amplification-only", "images": overall["count"], "psnr": overall["baseline_psnr"],
-             "ssim": overall["baseline_ssim"], "delta_e": overall["baseline_delta_e"], "recipe": "baseline"}]
+    rows = [score("model.keras (float32)", keras_report, recipe="float")]
+    rows += [{"file": name, "images": overall["count"], "psnr": overall[f"{key}_psnr"], "ssim": overall[f"{key}_ssim"],
+              "delta_e": overall[f"{key}_delta_e"], "recipe": "baseline"}
+             for name, key in (("amplification-only", "baseline"), ("BM3D", "bm3d"))]
     files = [(folder / "model_int8.tflite", "shipped QAT (card's recipe)", None),
              (folder / "model_int8_ptq.tflite", "post-training quantization", None)]
     files += [(path, f"QAT {args.steps} steps, noise {noise}, lr {rate_text(rate)}", seconds)
